@@ -1,0 +1,155 @@
+use super::*;
+
+/// Decodes `input` fed in the given pieces; returns (body, consumed, done).
+fn feed(input: &[u8], cuts: &[usize]) -> Result<(Vec<u8>, usize, bool), ParseError> {
+    let mut dec = ChunkedDecoder::new(ChunkedLimits::default());
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut bounds: Vec<usize> = cuts.to_vec();
+    bounds.push(input.len());
+    for end in bounds {
+        while pos < end {
+            let d = dec.decode(&input[pos..end], &mut out)?;
+            pos += d.consumed;
+            if d.done {
+                return Ok((out, pos, true));
+            }
+            if d.consumed == 0 {
+                break;
+            }
+        }
+    }
+    Ok((out, pos, dec.is_done()))
+}
+
+/// Feeds `input` whole, at every single split point and byte by byte, and
+/// checks all agree with `expect`.
+fn check(input: &[u8], expect: Result<(&[u8], usize), ParseError>) {
+    let want = expect.map(|(b, n)| (b.to_vec(), n, true));
+    assert_eq!(
+        feed(input, &[]),
+        want,
+        "whole: {:?}",
+        String::from_utf8_lossy(input)
+    );
+    for cut in 1..input.len() {
+        assert_eq!(
+            feed(input, &[cut]),
+            want,
+            "split at {cut}: {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    let all: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(
+        feed(input, &all),
+        want,
+        "bytewise: {:?}",
+        String::from_utf8_lossy(input)
+    );
+}
+
+#[test]
+fn valid_bodies() {
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"0\r\n\r\n", b""),
+        (b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
+        (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world"),
+        (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+        (b"a\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+        (b"005\r\nhello\r\n0000\r\n\r\n", b"hello"),
+        (b"5;a=b\r\nhello\r\n0;last\r\n\r\n", b"hello"),
+        (b"5 ;a=b\r\nhello\r\n0\r\n\r\n", b"hello"),
+        (b"5\t;a\r\nhello\r\n0\r\n\r\n", b"hello"),
+        (b"5;a=\"x;y\"\r\nhello\r\n0\r\n\r\n", b"hello"),
+        (
+            b"5\r\nhello\r\n0\r\nX-T: 1\r\nY: two words\r\n\r\n",
+            b"hello",
+        ),
+        (b"3\r\n\r\n\n\r\n0\r\n\r\n", b"\r\n\n"),
+    ];
+    for (input, body) in cases {
+        check(input, Ok((body, input.len())));
+    }
+}
+
+#[test]
+fn stops_at_end_of_body() {
+    let input = b"1\r\nx\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+    check(input, Ok((b"x", 11)));
+}
+
+#[test]
+fn invalid_bodies() {
+    use ParseError::*;
+    let cases: &[(&[u8], ParseError)] = &[
+        (b"0x5\r\nhello\r\n0\r\n\r\n", InvalidChunkSize),
+        (b"-5\r\nhello\r\n0\r\n\r\n", InvalidChunkSize),
+        (b"+5\r\nhello\r\n0\r\n\r\n", InvalidChunkSize),
+        (b"Z\r\n", InvalidChunkSize),
+        (b"\r\n", InvalidChunkSize),
+        (b" 5\r\nhello\r\n", InvalidChunkSize),
+        (b"5 \r\nhello\r\n", InvalidChunkSize),
+        (b"5 x\r\n", InvalidChunkSize),
+        (b"5\nhello\r\n0\r\n\r\n", InvalidChunkSize),
+        (b"5\rhello", InvalidChunkSize),
+        (b"5;a\nhello", InvalidChunkSize),
+        (b"5;a\x00b\r\n", InvalidChunkSize),
+        (b"11111111111111111\r\n", InvalidChunkSize),
+        (b"5\r\nhelloX\r\n", InvalidChunk),
+        (b"5\r\nhello\n0\r\n\r\n", InvalidChunk),
+        (b"5\r\nhello\rX", InvalidChunk),
+        (b"0\r\n X: folded\r\n\r\n", ObsFold),
+        (b"0\r\nX : 1\r\n\r\n", WhitespaceBeforeColon),
+        (b"0\r\nnocolon\r\n\r\n", InvalidHeaderName),
+        (b"0\r\nX: 1\n\r\n", InvalidLineEnding),
+        (b"0\r\nX: 1\rY\r\n", InvalidTrailer),
+        (b"0\r\n\rX", InvalidTrailer),
+        (b"100001\r\n", BodyTooLarge),
+    ];
+    for (input, err) in cases {
+        check(input, Err(*err));
+    }
+}
+
+#[test]
+fn bounds_extensions_and_trailers() {
+    let mut long_ext = b"1;".to_vec();
+    long_ext.extend(std::iter::repeat_n(b'a', 5000));
+    long_ext.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+    assert_eq!(feed(&long_ext, &[]), Err(ParseError::ChunkExtensionTooLong));
+
+    let mut long_trailer = b"0\r\nX: ".to_vec();
+    long_trailer.extend(std::iter::repeat_n(b'a', 9000));
+    long_trailer.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(feed(&long_trailer, &[]), Err(ParseError::TrailersTooLarge));
+}
+
+#[test]
+fn body_limit_counts_all_chunks() {
+    let mut dec = ChunkedDecoder::new(ChunkedLimits {
+        max_body: 8,
+        ..ChunkedLimits::default()
+    });
+    let mut out = Vec::new();
+    assert!(dec.decode(b"5\r\nhello\r\n", &mut out).is_ok());
+    assert_eq!(
+        dec.decode(b"4\r\n", &mut out),
+        Err(ParseError::BodyTooLarge)
+    );
+}
+
+#[test]
+fn largest_size_does_not_overflow() {
+    let mut dec = ChunkedDecoder::new(ChunkedLimits {
+        max_body: u64::MAX,
+        ..ChunkedLimits::default()
+    });
+    let mut out = Vec::new();
+    assert!(dec.decode(b"ffffffffffffffff\r\n", &mut out).is_ok());
+    let mut dec = ChunkedDecoder::new(ChunkedLimits::default());
+    assert_eq!(
+        dec.decode(b"10000000000000000\r\n", &mut out),
+        Err(ParseError::InvalidChunkSize)
+    );
+}

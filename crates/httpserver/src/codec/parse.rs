@@ -1,0 +1,630 @@
+//! The request-head parser: a pure function from bytes to a [`RequestHead`].
+//!
+//! [`parse_request`] reads the request line and the header section
+//! (RFC 9112 sections 2 to 6), checks every byte against the grammar, and works
+//! out how the body is framed. It copies nothing: the head refers to the input
+//! by [`Span`]s, and header fields are written to a caller-owned `Vec` so a
+//! connection can reuse one allocation for every request.
+//!
+//! It is strict where leniency has led to request smuggling: bare CR or LF,
+//! obs-fold, whitespace before the colon, Content-Length with
+//! Transfer-Encoding, differing Content-Lengths and any transfer coding other
+//! than a single final `chunked` are all errors, never guesses.
+
+use super::error::ParseError;
+use super::token::{host_byte, is_token, target_byte, tchar, trim_ows, value_byte};
+
+/// Size limits for a request head. Each one maps to its own status.
+///
+/// # Examples
+///
+/// ```
+/// let limits = httpserver::codec::Limits::default();
+/// assert_eq!(limits.max_request_line, 8 * 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest request line, without its CRLF. Over it: 414. Default 8 KiB.
+    pub max_request_line: usize,
+    /// Largest head (request line and header section). Over it: 431.
+    /// Default 64 KiB.
+    pub max_head: usize,
+    /// Most header fields. Over it: 431. Default 100.
+    pub max_headers: usize,
+}
+
+/// Default for [`Limits::max_request_line`].
+pub const DEFAULT_MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Default for [`Limits::max_head`].
+pub const DEFAULT_MAX_HEAD: usize = 64 * 1024;
+/// Default for [`Limits::max_headers`].
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_line: DEFAULT_MAX_REQUEST_LINE,
+            max_head: DEFAULT_MAX_HEAD,
+            max_headers: DEFAULT_MAX_HEADERS,
+        }
+    }
+}
+
+/// The outcome of parsing input that may not hold a whole message yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status<T> {
+    /// A complete message was parsed.
+    Complete(T),
+    /// More bytes are needed; nothing is wrong so far.
+    Partial,
+}
+
+/// A byte range of the parsed buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    #[inline]
+    fn new(start: usize, end: usize) -> Span {
+        // Heads are bounded by `Limits::max_head`, far below u32::MAX.
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The bytes this span covers in `buf`.
+    #[inline]
+    pub fn get(self, buf: &[u8]) -> &[u8] {
+        buf.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The span as text. Spans the parser returns for the method, target and
+    /// header names are ASCII; anything else yields `""`.
+    #[inline]
+    pub fn str(self, buf: &[u8]) -> &str {
+        std::str::from_utf8(self.get(buf)).unwrap_or_default()
+    }
+
+    /// Length in bytes.
+    #[inline]
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// Is the span empty?
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// One header field: name and value (value without surrounding whitespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeaderSpan {
+    /// The field name, as sent (compare case-insensitively).
+    pub name: Span,
+    /// The field value, OWS trimmed.
+    pub value: Span,
+}
+
+/// The HTTP version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0
+    Http10,
+    /// HTTP/1.1 (and any later 1.x minor version, RFC 9110 section 6.2)
+    Http11,
+}
+
+/// How the request body is delimited (RFC 9112 section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+}
+
+/// Which of the four request-target forms was used (RFC 9112 section 3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`
+    Origin,
+    /// `http://host/path?query`
+    Absolute,
+    /// `host:port`, only with CONNECT
+    Authority,
+    /// `*`, only with OPTIONS
+    Asterisk,
+}
+
+/// A parsed request head. Spans index the buffer given to [`parse_request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The method token.
+    pub method: Span,
+    /// The whole request-target as sent.
+    pub target: Span,
+    /// Which form the target has.
+    pub form: TargetForm,
+    /// The path of an origin- or absolute-form target (empty means `/`),
+    /// the authority of a CONNECT, or `*`.
+    pub path: Span,
+    /// The query, without the `?`, if there was one.
+    pub query: Option<Span>,
+    /// The authority named by an absolute-form target, or else the Host value.
+    pub authority: Option<Span>,
+    /// The version.
+    pub version: Version,
+    /// How the body is framed.
+    pub framing: Framing,
+    /// May the connection stay open after the response? (Connection header
+    /// and version, RFC 9112 section 9.3.)
+    pub keep_alive: bool,
+    /// Did an HTTP/1.1 client send `Expect: 100-continue`?
+    pub expect_continue: bool,
+    /// Length of the head in bytes, through the blank line.
+    pub len: usize,
+}
+
+/// Finds the end of a head in `buf`, searching from `from` (an offset already
+/// known to hold no end, so a slow client costs linear time in all).
+///
+/// Returns the head's length through its blank line.
+///
+/// # Examples
+///
+/// ```
+/// use httpserver::codec::find_head_end;
+/// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", 0), Some(27));
+/// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n", 0), None);
+/// ```
+pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from.saturating_sub(3);
+    while i + 3 < buf.len() {
+        match buf[i + 3] {
+            b'\n' => {
+                if &buf[i..i + 4] == b"\r\n\r\n" {
+                    return Some(i + 4);
+                }
+                i += 1;
+            }
+            b'\r' => i += 1,
+            _ => i += 4,
+        }
+    }
+    None
+}
+
+/// Parses a request head from the start of `buf`.
+///
+/// Returns [`Status::Partial`] while the head is incomplete and within the
+/// limits. Header fields are written to `headers` (cleared first).
+///
+/// # Errors
+///
+/// A [`ParseError`] naming the first rule the input breaks.
+///
+/// # Examples
+///
+/// ```
+/// use httpserver::codec::{parse_request, Framing, Limits, Status};
+///
+/// let buf = b"POST /users?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\n\r\n{}";
+/// let mut headers = Vec::new();
+/// let Status::Complete(head) = parse_request(buf, &Limits::default(), &mut headers)? else {
+///     unreachable!()
+/// };
+/// assert_eq!(head.method.str(buf), "POST");
+/// assert_eq!(head.path.str(buf), "/users");
+/// assert_eq!(head.query.map(|q| q.str(buf)), Some("x=1"));
+/// assert_eq!(head.framing, Framing::Length(2));
+/// assert_eq!(headers.len(), 2);
+/// assert_eq!(&buf[head.len..], b"{}");
+/// # Ok::<(), httpserver::codec::ParseError>(())
+/// ```
+pub fn parse_request(
+    buf: &[u8],
+    limits: &Limits,
+    headers: &mut Vec<HeaderSpan>,
+) -> Result<Status<RequestHead>, ParseError> {
+    headers.clear();
+
+    // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
+    // received before the request line.
+    let mut pos = 0;
+    loop {
+        match &buf[pos..] {
+            [b'\r', b'\n', ..] => pos += 2,
+            [b'\r'] | [] => return Ok(Status::Partial),
+            [b'\n', ..] | [b'\r', _, ..] => return Err(ParseError::InvalidLineEnding),
+            _ => break,
+        }
+        if pos > limits.max_request_line {
+            return Err(ParseError::InvalidRequestLine);
+        }
+    }
+
+    // Request line.
+    let window = &buf[pos..buf.len().min(pos + limits.max_request_line + 2)];
+    let Some(nl) = window.iter().position(|&b| b == b'\n') else {
+        if buf.len() - pos > limits.max_request_line + 1 {
+            return Err(ParseError::UriTooLong);
+        }
+        return Ok(Status::Partial);
+    };
+    let line_end = pos + nl;
+    if nl == 0 || buf[line_end - 1] != b'\r' {
+        return Err(ParseError::InvalidLineEnding);
+    }
+    if nl - 1 > limits.max_request_line {
+        return Err(ParseError::UriTooLong);
+    }
+    let line = parse_request_line(buf, pos, line_end - 1)?;
+    pos = line_end + 1;
+
+    // Header section.
+    let mut info = FieldInfo::default();
+    loop {
+        let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
+            if buf.len() > limits.max_head {
+                return Err(ParseError::HeadersTooLarge);
+            }
+            return Ok(Status::Partial);
+        };
+        let end = pos + nl;
+        if end + 1 > limits.max_head {
+            return Err(ParseError::HeadersTooLarge);
+        }
+        if nl == 0 || buf[end - 1] != b'\r' {
+            return Err(ParseError::InvalidLineEnding);
+        }
+        if nl == 1 {
+            pos = end + 1;
+            break;
+        }
+        if headers.len() == limits.max_headers {
+            return Err(ParseError::TooManyHeaders);
+        }
+        let field = parse_field_line(buf, pos, end - 1)?;
+        info.observe(buf, field)?;
+        headers.push(field);
+        pos = end + 1;
+    }
+
+    let head = info.finish(line, pos)?;
+    Ok(Status::Complete(head))
+}
+
+/// The parts of a request line.
+#[derive(Clone, Copy)]
+struct RequestLine {
+    method: Span,
+    target: Span,
+    form: TargetForm,
+    path: Span,
+    query: Option<Span>,
+    authority: Option<Span>,
+    version: Version,
+}
+
+/// Parses `method SP request-target SP HTTP-version` in `buf[start..end]`.
+fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
+    let line = &buf[start..end];
+    let (Some(sp1), Some(sp2)) = (
+        line.iter().position(|&b| b == b' '),
+        line.iter().rposition(|&b| b == b' '),
+    ) else {
+        return Err(ParseError::InvalidRequestLine);
+    };
+    if sp1 == sp2 || sp2 == sp1 + 1 {
+        return Err(ParseError::InvalidRequestLine);
+    }
+    let method = &line[..sp1];
+    if !is_token(method) {
+        return Err(ParseError::InvalidMethod);
+    }
+    let target = &line[sp1 + 1..sp2];
+    if !target.iter().all(|&b| target_byte(b)) {
+        return Err(ParseError::InvalidTarget);
+    }
+    let version = parse_version(&line[sp2 + 1..])?;
+
+    let t0 = start + sp1 + 1;
+    let (form, path, query, authority) = parse_target(method, target, t0)?;
+    Ok(RequestLine {
+        method: Span::new(start, start + sp1),
+        target: Span::new(t0, t0 + target.len()),
+        form,
+        path,
+        query,
+        authority,
+        version,
+    })
+}
+
+/// `HTTP-version = "HTTP" "/" DIGIT "." DIGIT` (RFC 9112 section 2.3).
+fn parse_version(v: &[u8]) -> Result<Version, ParseError> {
+    match v {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            match (major, minor) {
+                (b'1', b'0') => Ok(Version::Http10),
+                (b'1', _) => Ok(Version::Http11),
+                _ => Err(ParseError::UnsupportedVersion),
+            }
+        }
+        _ => Err(ParseError::InvalidVersion),
+    }
+}
+
+type TargetParts = (TargetForm, Span, Option<Span>, Option<Span>);
+
+/// Classifies the request-target (RFC 9112 section 3.2) and finds its path and
+/// query. `t0` is the target's offset in the buffer.
+fn parse_target(method: &[u8], target: &[u8], t0: usize) -> Result<TargetParts, ParseError> {
+    if target.contains(&b'#') {
+        return Err(ParseError::InvalidTarget);
+    }
+    if method == b"CONNECT" {
+        // authority-form: host ":" port, nothing else.
+        let ok = target.iter().all(|&b| host_byte(b))
+            && matches!(target.iter().rposition(|&b| b == b':'),
+                Some(i) if i > 0 && i + 1 < target.len()
+                    && target[i + 1..].iter().all(u8::is_ascii_digit));
+        if !ok {
+            return Err(ParseError::InvalidTarget);
+        }
+        let all = Span::new(t0, t0 + target.len());
+        return Ok((TargetForm::Authority, all, None, Some(all)));
+    }
+    if target == b"*" {
+        if method != b"OPTIONS" {
+            return Err(ParseError::InvalidTarget);
+        }
+        return Ok((TargetForm::Asterisk, Span::new(t0, t0 + 1), None, None));
+    }
+    let (form, rest_start, authority) = if target.first() == Some(&b'/') {
+        (TargetForm::Origin, 0, None)
+    } else {
+        // absolute-form: scheme "://" authority path-abempty [ "?" query ]
+        let Some(colon) = target.iter().position(|&b| b == b':') else {
+            return Err(ParseError::InvalidTarget);
+        };
+        let scheme = &target[..colon];
+        let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if !scheme_ok || !target[colon..].starts_with(b"://") {
+            return Err(ParseError::InvalidTarget);
+        }
+        let a0 = colon + 3;
+        let a1 = target[a0..]
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .map_or(target.len(), |i| a0 + i);
+        let auth = &target[a0..a1];
+        if auth.is_empty() || !auth.iter().all(|&b| host_byte(b) || b == b'@') {
+            return Err(ParseError::InvalidTarget);
+        }
+        (TargetForm::Absolute, a1, Some(Span::new(t0 + a0, t0 + a1)))
+    };
+    let rest = &target[rest_start..];
+    let (path, query) = match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (
+            Span::new(t0 + rest_start, t0 + rest_start + q),
+            Some(Span::new(t0 + rest_start + q + 1, t0 + target.len())),
+        ),
+        None => (Span::new(t0 + rest_start, t0 + target.len()), None),
+    };
+    Ok((form, path, query, authority))
+}
+
+/// Parses `field-name ":" OWS field-value OWS` in `buf[start..end]`
+/// (RFC 9112 section 5). Shared with the trailer parser.
+pub(crate) fn parse_field_line(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<HeaderSpan, ParseError> {
+    let line = &buf[start..end];
+    match line.first() {
+        Some(b' ' | b'\t') => return Err(ParseError::ObsFold),
+        None => return Err(ParseError::InvalidHeaderName),
+        _ => {}
+    }
+    let mut i = 0;
+    while i < line.len() && tchar(line[i]) {
+        i += 1;
+    }
+    match line.get(i) {
+        Some(b':') if i > 0 => {}
+        Some(b' ' | b'\t') if i > 0 => {
+            let after = trim_ows(&line[i..]);
+            return Err(if after.first() == Some(&b':') {
+                ParseError::WhitespaceBeforeColon
+            } else {
+                ParseError::InvalidHeaderName
+            });
+        }
+        _ => return Err(ParseError::InvalidHeaderName),
+    }
+    let name = Span::new(start, start + i);
+    let mut v0 = i + 1;
+    let mut v1 = line.len();
+    while v0 < v1 && matches!(line[v0], b' ' | b'\t') {
+        v0 += 1;
+    }
+    while v1 > v0 && matches!(line[v1 - 1], b' ' | b'\t') {
+        v1 -= 1;
+    }
+    if !line[v0..v1].iter().all(|&b| value_byte(b)) {
+        return Err(ParseError::InvalidHeaderValue);
+    }
+    Ok(HeaderSpan {
+        name,
+        value: Span::new(start + v0, start + v1),
+    })
+}
+
+/// What the header section says about framing and connection handling,
+/// gathered field by field.
+#[derive(Default)]
+struct FieldInfo {
+    host: Option<Span>,
+    host_count: u32,
+    content_length: Option<u64>,
+    te_seen: bool,
+    /// Number of `chunked` codings seen.
+    chunked: u32,
+    /// Was the last coding seen `chunked`?
+    chunked_last: bool,
+    /// Was a coding other than `chunked` seen?
+    other_coding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+    expect_other: bool,
+}
+
+impl FieldInfo {
+    fn observe(&mut self, buf: &[u8], field: HeaderSpan) -> Result<(), ParseError> {
+        let name = field.name.get(buf);
+        let value = field.value.get(buf);
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.host_count += 1;
+                if self.host_count > 1 || !value.iter().all(|&b| host_byte(b)) {
+                    return Err(ParseError::InvalidHost);
+                }
+                self.host = Some(field.value);
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                for item in value.split(|&b| b == b',') {
+                    let n = parse_decimal(trim_ows(item))?;
+                    match self.content_length {
+                        Some(prev) if prev != n => {
+                            return Err(ParseError::ConflictingContentLength)
+                        }
+                        _ => self.content_length = Some(n),
+                    }
+                }
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.te_seen = true;
+                for item in value.split(|&b| b == b',') {
+                    let coding = trim_ows(item);
+                    if coding.is_empty() {
+                        return Err(ParseError::InvalidTransferEncoding);
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        self.chunked += 1;
+                        self.chunked_last = true;
+                    } else {
+                        self.other_coding = true;
+                        self.chunked_last = false;
+                    }
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for item in value.split(|&b| b == b',') {
+                    let option = trim_ows(item);
+                    if option.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    }
+                }
+            }
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                if value.eq_ignore_ascii_case(b"100-continue") {
+                    self.expect_continue = true;
+                } else {
+                    self.expect_other = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies the rules that need the whole header section.
+    fn finish(self, line: RequestLine, len: usize) -> Result<RequestHead, ParseError> {
+        let http11 = line.version == Version::Http11;
+        if http11 && self.host_count == 0 {
+            return Err(ParseError::MissingHost);
+        }
+        let framing = if self.te_seen {
+            // RFC 9112 section 6.1: both headers is a smuggling attempt or a
+            // broken client; section 6.3: chunked must be final and only once.
+            if self.content_length.is_some() {
+                return Err(ParseError::ContentLengthWithTransferEncoding);
+            }
+            if !http11 {
+                return Err(ParseError::TransferEncodingOnHttp10);
+            }
+            if self.chunked > 1 || (self.chunked == 1 && !self.chunked_last) {
+                return Err(ParseError::InvalidTransferEncoding);
+            }
+            if self.other_coding || self.chunked == 0 {
+                return Err(ParseError::UnsupportedTransferCoding);
+            }
+            Framing::Chunked
+        } else {
+            match self.content_length {
+                Some(0) | None => Framing::None,
+                Some(n) => Framing::Length(n),
+            }
+        };
+        // RFC 9110 section 10.1.1: an expectation in an HTTP/1.0 request is ignored.
+        if http11 && self.expect_other {
+            return Err(ParseError::ExpectationFailed);
+        }
+        let keep_alive = !self.close && (http11 || self.keep_alive);
+        Ok(RequestHead {
+            method: line.method,
+            target: line.target,
+            form: line.form,
+            path: line.path,
+            query: line.query,
+            authority: line.authority.or(self.host),
+            version: line.version,
+            framing,
+            keep_alive,
+            expect_continue: http11 && self.expect_continue,
+            len,
+        })
+    }
+}
+
+/// `1*DIGIT` as a u64; anything else (sign, hex, empty, overflow) is invalid.
+fn parse_decimal(s: &[u8]) -> Result<u64, ParseError> {
+    if s.is_empty() {
+        return Err(ParseError::InvalidContentLength);
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return Err(ParseError::InvalidContentLength);
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(ParseError::InvalidContentLength)?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,2 @@
+//! The `httpserver` command-line server.
+fn main() {}
