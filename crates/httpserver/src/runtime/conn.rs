@@ -1,0 +1,633 @@
+//! One client connection: its buffers, where it is in the request cycle, and
+//! [`Conn::serve`], which moves it forward until it would block.
+//!
+//! A connection is owned by exactly one thread at a time: a worker that was
+//! woken for it, the timer that expires it, or the overflow queue. So nothing
+//! in here locks.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use bytes::Bytes;
+use http::{header, Method, StatusCode};
+
+use super::buf::{ReadBuf, INITIAL_READ_BUFFER};
+use super::sys::Interest;
+use super::{Scratch, Shared};
+use crate::codec::{
+    self, encode_chunk, encode_head, encode_last_chunk, find_head_end, framing_for, BodyFraming,
+    ChunkedDecoder, ChunkedLimits, EncodeContext, Framing, ParseError, RequestHead, Status,
+    Version,
+};
+use crate::request::BodyBytes;
+use crate::response::Body;
+use crate::{Request, Response};
+
+/// Responses are batched into one write until the buffer holds this much.
+const WRITE_BATCH: usize = 64 * 1024;
+/// In-memory bodies up to this size are copied into the write buffer.
+const COPY_BODY_MAX: usize = 16 * 1024;
+/// Bytes read from a streamed body per step.
+const STREAM_CHUNK: usize = 16 * 1024;
+
+/// A response body not yet fully written.
+enum OutBody {
+    None,
+    Bytes(Bytes, usize),
+    Stream {
+        reader: Box<dyn Read + Send>,
+        chunked: bool,
+        remaining: Option<u64>,
+    },
+}
+
+/// A request body being received.
+#[derive(Debug)]
+enum BodyProgress {
+    /// Waiting for the rest of a Content-Length body.
+    Length,
+    /// Decoding chunks; raw bytes up to `raw` (relative to `start`) are done.
+    Chunked {
+        decoder: ChunkedDecoder,
+        raw: usize,
+        out: Vec<u8>,
+    },
+}
+
+/// What the owner must do with the connection after [`Conn::serve`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Wait for this readiness, then call `serve` again.
+    Park(Interest),
+    /// All handler slots are busy: put it on the overflow queue.
+    Queue,
+    /// Close it.
+    Close,
+}
+
+/// One result of looking at the read buffer.
+enum Step {
+    /// More bytes are needed.
+    NeedRead,
+    /// A response was produced.
+    Responded,
+    /// The request is complete but no handler slot is free.
+    Queue,
+}
+
+/// A client connection.
+pub(crate) struct Conn {
+    pub(crate) stream: TcpStream,
+    pub(crate) token: u64,
+    peer: SocketAddr,
+    rbuf: ReadBuf,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    out: OutBody,
+    body: Option<BodyProgress>,
+    /// Where `find_head_end` may resume (relative to `rbuf.start`).
+    scanned: usize,
+    /// When the current request head started to arrive (ms).
+    head_start: u64,
+    /// When this connection must be expired (ms, server clock).
+    pub(crate) deadline: u64,
+    requests: usize,
+    close_after_write: bool,
+    continue_sent: bool,
+    /// The last read returned less than asked: the socket is drained.
+    drained: bool,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer", &self.peer)
+            .field("buffered", &self.rbuf.len())
+            .field("pending_write", &(self.wbuf.len() - self.wpos))
+            .field("reading_body", &self.body.is_some())
+            .field("requests", &self.requests)
+            .finish()
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, token: u64, now: u64) -> Conn {
+        Conn {
+            stream,
+            token,
+            peer,
+            rbuf: ReadBuf::default(),
+            wbuf: Vec::new(),
+            wpos: 0,
+            out: OutBody::None,
+            body: None,
+            scanned: 0,
+            head_start: now,
+            deadline: now,
+            requests: 0,
+            close_after_write: false,
+            continue_sent: false,
+            drained: false,
+        }
+    }
+
+    /// Is the connection between requests (nothing in flight that a drain
+    /// should wait for)?
+    pub(crate) fn is_idle(&self) -> bool {
+        self.body.is_none() && self.wpos >= self.wbuf.len() && matches!(self.out, OutBody::None)
+    }
+
+    /// Called when the timer finds the deadline passed: a client that was
+    /// sending a request gets 408 (best effort), then the caller closes.
+    pub(crate) fn expire(&mut self, shared: &Shared) {
+        let sending = self.body.is_some() || !self.rbuf.is_empty();
+        if sending && self.is_idle_for_write() {
+            tracing::debug!(peer = %self.peer, "request timeout, answering 408");
+            self.wbuf.clear();
+            self.wpos = 0;
+            error_response(
+                &mut self.wbuf,
+                StatusCode::REQUEST_TIMEOUT,
+                "request timeout",
+                shared,
+            );
+            let _ = self.stream.write(&self.wbuf);
+        } else {
+            tracing::trace!(peer = %self.peer, "connection timed out");
+        }
+    }
+
+    fn is_idle_for_write(&self) -> bool {
+        self.wpos >= self.wbuf.len() && matches!(self.out, OutBody::None)
+    }
+
+    /// Moves the connection forward until it would block or must close.
+    pub(crate) fn serve(&mut self, shared: &Shared, scratch: &mut Scratch) -> Outcome {
+        self.drained = false;
+        if !self.rbuf.has_capacity() {
+            std::mem::swap(&mut self.rbuf.buf, &mut scratch.rbuf);
+        }
+        if self.wbuf.capacity() == 0 {
+            std::mem::swap(&mut self.wbuf, &mut scratch.wbuf);
+        }
+        let outcome = self.run(shared, scratch);
+        // Give idle buffers back to the worker so idle connections hold none.
+        if self.rbuf.is_empty() && self.body.is_none() {
+            self.rbuf.start = 0;
+            self.rbuf.end = 0;
+            if scratch.rbuf.capacity() == 0 {
+                std::mem::swap(&mut self.rbuf.buf, &mut scratch.rbuf);
+            } else {
+                self.rbuf.buf = Vec::new();
+            }
+        }
+        if self.wpos >= self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if scratch.wbuf.capacity() == 0 {
+                std::mem::swap(&mut self.wbuf, &mut scratch.wbuf);
+            } else if self.wbuf.capacity() > 4 * WRITE_BATCH {
+                self.wbuf = Vec::new();
+            }
+        }
+        if let Outcome::Park(_) = outcome {
+            self.deadline = self.next_deadline(shared);
+        }
+        outcome
+    }
+
+    fn run(&mut self, shared: &Shared, scratch: &mut Scratch) -> Outcome {
+        loop {
+            match self.flush() {
+                Ok(true) => {}
+                Ok(false) => return Outcome::Park(Interest::Write),
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "write failed");
+                    return Outcome::Close;
+                }
+            }
+            if self.close_after_write {
+                let _ = self.stream.shutdown(std::net::Shutdown::Write);
+                return Outcome::Close;
+            }
+            let mut progressed = false;
+            while self.wbuf.len() < WRITE_BATCH && matches!(self.out, OutBody::None) {
+                match self.next_request(shared, scratch) {
+                    Step::Responded => progressed = true,
+                    Step::NeedRead => break,
+                    Step::Queue if progressed => break,
+                    Step::Queue => return Outcome::Queue,
+                }
+                if self.close_after_write {
+                    break;
+                }
+            }
+            if progressed || self.wpos < self.wbuf.len() {
+                continue;
+            }
+            if self.drained {
+                return Outcome::Park(Interest::Read);
+            }
+            match self.read(shared) {
+                Ok(0) => return Outcome::Close,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Outcome::Park(Interest::Read)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "read failed");
+                    return Outcome::Close;
+                }
+            }
+        }
+    }
+
+    /// Reads once into the buffer.
+    fn read(&mut self, shared: &Shared) -> io::Result<usize> {
+        let config = &shared.config;
+        let cap = config
+            .max_head_size
+            .saturating_add(
+                usize::try_from(config.max_body_size)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(2),
+            )
+            .saturating_add(64 * 1024);
+        let was_empty = self.rbuf.is_empty() && self.body.is_none();
+        let spare = self.rbuf.spare(INITIAL_READ_BUFFER / 2, cap);
+        if spare.is_empty() {
+            // The buffer is at its cap and the parser still wants more:
+            // only a body made of tiny chunks gets here.
+            self.rbuf.start = 0;
+            self.rbuf.end = 0;
+            return Err(io::Error::other("request larger than the read buffer cap"));
+        }
+        let asked = spare.len();
+        let n = self.stream.read(spare)?;
+        self.rbuf.filled(n);
+        self.drained = n < asked;
+        if was_empty && n > 0 {
+            self.head_start = shared.now_ms();
+        }
+        Ok(n)
+    }
+
+    /// Writes pending output; `Ok(true)` once everything is written.
+    fn flush(&mut self) -> io::Result<bool> {
+        loop {
+            if self.wpos < self.wbuf.len() {
+                match self.stream.write(&self.wbuf[self.wpos..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => self.wpos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            self.wbuf.clear();
+            self.wpos = 0;
+            match &mut self.out {
+                OutBody::None => return Ok(true),
+                OutBody::Bytes(bytes, pos) => {
+                    if *pos >= bytes.len() {
+                        self.out = OutBody::None;
+                        continue;
+                    }
+                    match self.stream.write(&bytes[*pos..]) {
+                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                        Ok(n) => *pos += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                OutBody::Stream {
+                    reader,
+                    chunked,
+                    remaining,
+                } => {
+                    let mut chunk = [0u8; STREAM_CHUNK];
+                    let want = remaining.map_or(STREAM_CHUNK, |r| {
+                        usize::try_from(r).unwrap_or(usize::MAX).min(STREAM_CHUNK)
+                    });
+                    let n = if want == 0 {
+                        0
+                    } else {
+                        reader.read(&mut chunk[..want])?
+                    };
+                    if n == 0 {
+                        if remaining.is_some_and(|r| r > 0) {
+                            return Err(io::Error::other("streamed body shorter than its length"));
+                        }
+                        if *chunked {
+                            encode_last_chunk(&mut self.wbuf);
+                        }
+                        self.out = OutBody::None;
+                        continue;
+                    }
+                    if let Some(r) = remaining {
+                        *r -= n as u64;
+                    }
+                    if *chunked {
+                        encode_chunk(&mut self.wbuf, &chunk[..n]);
+                    } else {
+                        self.wbuf.extend_from_slice(&chunk[..n]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Looks at the buffered bytes: answers one complete request, or says
+    /// more is needed.
+    fn next_request(&mut self, shared: &Shared, scratch: &mut Scratch) -> Step {
+        if self.rbuf.is_empty() {
+            return Step::NeedRead;
+        }
+        let limits = shared.limits;
+        if self.body.is_none() {
+            let data = self.rbuf.data();
+            if find_head_end(data, self.scanned).is_none() {
+                self.scanned = data.len();
+                // An incomplete head may already be over a limit.
+                if data.len() > limits.max_request_line {
+                    if let Err(e) = codec::parse_request(data, &limits, &mut scratch.headers) {
+                        return self.fail(e, shared);
+                    }
+                }
+                return Step::NeedRead;
+            }
+        }
+        let head = match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
+            Ok(Status::Complete(head)) => head,
+            Ok(Status::Partial) => return Step::NeedRead,
+            Err(e) => return self.fail(e, shared),
+        };
+
+        // The body.
+        let (body, total) = match head.framing {
+            Framing::None => (BodyBytes::Empty, head.len),
+            Framing::Length(n) => {
+                if n > shared.config.max_body_size {
+                    return self.fail(ParseError::BodyTooLarge, shared);
+                }
+                // Bounded by max_body_size, which fits in memory.
+                let end = head.len + n as usize;
+                if self.rbuf.len() < end {
+                    self.body = Some(BodyProgress::Length);
+                    return self.await_body(&head, shared, scratch);
+                }
+                let start = self.rbuf.start;
+                (BodyBytes::InBuf(start + head.len, start + end), end)
+            }
+            Framing::Chunked => {
+                let progress = self.body.get_or_insert_with(|| BodyProgress::Chunked {
+                    decoder: ChunkedDecoder::new(ChunkedLimits {
+                        max_body: shared.config.max_body_size,
+                        ..ChunkedLimits::default()
+                    }),
+                    raw: head.len,
+                    out: std::mem::take(&mut scratch.body),
+                });
+                let BodyProgress::Chunked { decoder, raw, out } = progress else {
+                    return self.fail(ParseError::InvalidChunk, shared);
+                };
+                match decoder.decode(&self.rbuf.data()[*raw..], out) {
+                    Ok(d) => {
+                        *raw += d.consumed;
+                        if !d.done {
+                            return self.await_body(&head, shared, scratch);
+                        }
+                    }
+                    Err(e) => return self.fail(e, shared),
+                }
+                let total = *raw;
+                let out = std::mem::take(out);
+                (BodyBytes::Owned(out), total)
+            }
+        };
+        if !shared.pool.try_acquire() {
+            if let BodyBytes::Owned(out) = body {
+                // Keep the decoded body for when a worker picks this up.
+                self.body = Some(BodyProgress::Chunked {
+                    decoder: done_decoder(),
+                    raw: total,
+                    out,
+                });
+            }
+            if shared.pool.queue_has_room() {
+                return Step::Queue;
+            }
+            tracing::warn!(peer = %self.peer, "all workers busy and queue full: 503");
+            self.body = None;
+            self.unavailable(shared);
+            return Step::Responded;
+        }
+        self.body = None;
+        self.dispatch(head, body, total, false, shared, scratch);
+        shared.pool.release();
+        Step::Responded
+    }
+
+    /// The head is complete but the body is not: answer `Expect:
+    /// 100-continue`, or refuse early when the route does not exist.
+    fn await_body(&mut self, head: &RequestHead, shared: &Shared, scratch: &mut Scratch) -> Step {
+        if !head.expect_continue || self.continue_sent {
+            return Step::NeedRead;
+        }
+        let data = self.rbuf.data();
+        let method = Method::from_bytes(head.method.get(data)).unwrap_or(Method::GET);
+        let path = match head.path.str(data) {
+            "" => "/",
+            p => p,
+        };
+        if shared.app.accepts(&method, path) {
+            self.continue_sent = true;
+            self.wbuf
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            return Step::NeedRead;
+        }
+        // No route: answer now without the body and close, since the body
+        // will not be read (RFC 9110 section 10.1.1).
+        self.body = None;
+        self.dispatch(
+            *head,
+            BodyBytes::Empty,
+            self.rbuf.len(),
+            true,
+            shared,
+            scratch,
+        );
+        Step::Responded
+    }
+
+    /// Runs the app for a complete request and encodes the response.
+    fn dispatch(
+        &mut self,
+        head: RequestHead,
+        body: BodyBytes,
+        total: usize,
+        force_close: bool,
+        shared: &Shared,
+        scratch: &mut Scratch,
+    ) {
+        self.requests += 1;
+        let max = shared.config.max_requests_per_connection;
+        let keep_alive = head.keep_alive
+            && !force_close
+            && shared.is_running()
+            && (max == 0 || self.requests < max);
+        let is_head = head.method.get(self.rbuf.data()) == b"HEAD";
+        let buf = std::mem::take(&mut self.rbuf.buf);
+        let headers = std::mem::take(&mut scratch.headers);
+        let mut req =
+            Request::from_parts(buf, self.rbuf.start, head, headers, body, Some(self.peer));
+        let res = catch_unwind(AssertUnwindSafe(|| shared.app.respond(&mut req)))
+            .unwrap_or_else(|_| {
+                tracing::error!(peer = %self.peer, method = %req.method(), path = req.path(), "handler panicked; answering 500");
+                Response::new(StatusCode::INTERNAL_SERVER_ERROR).with_text("internal server error\n")
+            });
+        let (buf, headers, body_vec) = req.into_buffers();
+        self.rbuf.buf = buf;
+        scratch.headers = headers;
+        if let Some(mut v) = body_vec {
+            v.clear();
+            if v.capacity() <= 4 * INITIAL_READ_BUFFER {
+                scratch.body = v;
+            }
+        }
+        self.rbuf.consume(total);
+        self.scanned = 0;
+        self.continue_sent = false;
+        self.write_response(res, head.version, is_head, keep_alive, shared);
+    }
+
+    /// Encodes `res` into the write buffer.
+    fn write_response(
+        &mut self,
+        mut res: Response,
+        version: Version,
+        is_head: bool,
+        mut keep_alive: bool,
+        shared: &Shared,
+    ) {
+        if let Some(v) = res.headers().get(header::CONNECTION) {
+            if v.as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+            {
+                keep_alive = false;
+            }
+        }
+        let body = res.take_body();
+        let (framing, framing_keeps) = framing_for(res.status(), version, body.len());
+        keep_alive &= framing_keeps;
+        let cx = EncodeContext {
+            version,
+            head: is_head,
+            keep_alive,
+        };
+        encode_head(
+            &mut self.wbuf,
+            res.status(),
+            res.headers(),
+            framing,
+            cx,
+            shared.server_header(),
+        );
+        if !keep_alive {
+            self.close_after_write = true;
+        }
+        if is_head || framing == BodyFraming::None {
+            return;
+        }
+        match body {
+            Body::Empty => {}
+            Body::Bytes(b) if b.len() <= COPY_BODY_MAX => self.wbuf.extend_from_slice(&b),
+            Body::Bytes(b) => self.out = OutBody::Bytes(b, 0),
+            Body::Reader(reader, len) => {
+                self.out = OutBody::Stream {
+                    reader,
+                    chunked: framing == BodyFraming::Chunked,
+                    remaining: len,
+                };
+            }
+        }
+    }
+
+    /// Answers a request that broke the protocol, then closes.
+    fn fail(&mut self, e: ParseError, shared: &Shared) -> Step {
+        tracing::info!(peer = %self.peer, error = %e, status = e.status().as_u16(), "bad request");
+        error_response(&mut self.wbuf, e.status(), e.as_str(), shared);
+        self.body = None;
+        self.rbuf.consume(self.rbuf.len());
+        self.close_after_write = true;
+        Step::Responded
+    }
+
+    /// 503 with Retry-After when the pool and its queue are full.
+    fn unavailable(&mut self, shared: &Shared) {
+        let mut res =
+            Response::new(StatusCode::SERVICE_UNAVAILABLE).with_text("server busy, retry later\n");
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        self.rbuf.consume(self.rbuf.len());
+        self.write_response(res, Version::Http11, false, false, shared);
+    }
+
+    /// When the timer should expire this parked connection (ms).
+    fn next_deadline(&self, shared: &Shared) -> u64 {
+        let config = &shared.config;
+        let now = shared.now_ms();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if !self.is_idle_for_write() {
+            now.saturating_add(ms(config.write_timeout))
+        } else if self.body.is_some() {
+            now.saturating_add(ms(config.body_timeout))
+        } else if !self.rbuf.is_empty() || self.requests == 0 {
+            self.head_start.saturating_add(ms(config.head_timeout))
+        } else {
+            now.saturating_add(ms(config.keep_alive_timeout))
+        }
+    }
+}
+
+/// A decoder already at its end, kept as a marker for a decoded body.
+fn done_decoder() -> ChunkedDecoder {
+    let mut d = ChunkedDecoder::new(ChunkedLimits::default());
+    let _ = d.decode(b"0\r\n\r\n", &mut Vec::new());
+    d
+}
+
+/// Encodes a short text error response that closes the connection.
+pub(crate) fn error_response(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    message: &str,
+    shared: &Shared,
+) {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let body_len = message.len() + 1;
+    let cx = EncodeContext {
+        version: Version::Http11,
+        head: false,
+        keep_alive: false,
+    };
+    encode_head(
+        out,
+        status,
+        &headers,
+        BodyFraming::Length(body_len as u64),
+        cx,
+        shared.server_header(),
+    );
+    out.extend_from_slice(message.as_bytes());
+    out.push(b'\n');
+}

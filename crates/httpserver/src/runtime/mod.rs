@@ -1,0 +1,419 @@
+//! The connection runtime: sockets, the event loop, the worker pool, timeouts
+//! and graceful shutdown.
+//!
+//! # Design: leader/followers on one epoll set
+//!
+//! All worker threads wait on one shared epoll set. Every connection is
+//! registered in one-shot mode, so a readiness event wakes exactly one worker
+//! and disarms the connection. That worker takes the connection out of the
+//! [`slab`], reads, parses and answers every request it finds, runs the
+//! handler *on its own thread*, writes the responses (pipelined ones batched
+//! into one write), and re-arms the connection once the socket would block.
+//!
+//! Why this shape rather than an event-loop thread that hands requests to a
+//! pool:
+//!
+//! - **No handoff per request.** The thread that reads a request runs its
+//!   handler and writes its response; in steady keep-alive a request costs
+//!   one `epoll_wait`, one `read`, one `write` and one `epoll_ctl`, with no
+//!   channel, no wake-up of another thread and no lock held across it.
+//! - **Idle connections hold no thread.** A parked connection is a slab entry
+//!   and an epoll registration, with its buffers given back to the worker;
+//!   10,000 idle keep-alive connections cost memory, not threads.
+//! - **A slow handler stalls only its worker.** Workers take one event per
+//!   wait, so no event sits claimed behind a blocked handler; the others keep
+//!   polling.
+//!
+//! The pool keeps `min_workers` threads and grows when the last polling
+//! worker wakes up, up to `max_workers` handler slots plus one spare thread
+//! that keeps accepting and reading while every slot is busy. A request that
+//! finds no free slot waits in a bounded queue, served by the next worker to
+//! finish; when the queue is full it is answered 503 with `Retry-After`.
+//! Extra workers retire after `worker_idle_timeout` without events.
+//!
+//! A timer thread (the thread that called [`Server::run`](crate::Server::run))
+//! sweeps parked connections for expired deadlines: request head (408),
+//! body (408), keep-alive idle and write timeouts. It also drives graceful
+//! shutdown: stop accepting, answer in-flight requests with
+//! `Connection: close`, close idle connections, and stop by the deadline.
+
+pub(crate) mod buf;
+pub(crate) mod conn;
+mod listener;
+pub(crate) mod pool;
+mod shutdown;
+mod slab;
+pub(crate) mod sys;
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::codec::{self, HeaderSpan};
+use crate::server::App;
+use crate::ServerConfig;
+use conn::{Conn, Outcome};
+use pool::Pool;
+use slab::Slab;
+use sys::{Epoll, EventFd, Events, Interest};
+
+pub(crate) use shutdown::install_signal_handlers;
+pub use shutdown::ShutdownHandle;
+
+const LISTENER: u64 = u64::MAX;
+const WAKER: u64 = u64::MAX - 1;
+/// Connections accepted per listener event before re-arming it.
+const ACCEPT_BATCH: usize = 64;
+
+const RUNNING: u8 = 0;
+const DRAINING: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// State shared by every thread of one server.
+pub(crate) struct Shared {
+    pub(crate) app: App,
+    pub(crate) config: ServerConfig,
+    pub(crate) limits: codec::Limits,
+    server_header: Option<Box<[u8]>>,
+    epoll: Epoll,
+    waker: EventFd,
+    listener: Mutex<Option<TcpListener>>,
+    pub(crate) slab: Slab,
+    pub(crate) pool: Pool,
+    state: AtomicU8,
+    signal: Arc<AtomicBool>,
+    signal_seen: Arc<AtomicBool>,
+    drain_deadline: Mutex<Option<u64>>,
+    epoch: Instant,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .field("open", &self.slab.open())
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl Shared {
+    /// Milliseconds since the server started.
+    #[inline]
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Not draining or stopped.
+    #[inline]
+    pub(crate) fn is_running(&self) -> bool {
+        self.state.load(Ordering::Acquire) == RUNNING
+    }
+
+    #[inline]
+    pub(crate) fn server_header(&self) -> Option<&[u8]> {
+        self.server_header.as_deref()
+    }
+
+    /// Starts a graceful shutdown: stop accepting, mark not ready, and let
+    /// the timer drain the rest by the deadline.
+    pub(crate) fn begin_shutdown(&self) {
+        if self
+            .state
+            .compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        tracing::info!("shutting down: no longer accepting connections");
+        let deadline = self.now_ms().saturating_add(
+            u64::try_from(self.config.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
+        );
+        *self
+            .drain_deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        if let Some(listener) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = self.epoll.delete(listener.as_raw_fd());
+        }
+    }
+
+    fn stop(&self) {
+        self.state.store(STOPPED, Ordering::Release);
+        self.waker.notify();
+    }
+}
+
+/// Per-worker buffers lent to the connection being served, so a connection
+/// owns no buffer while it is idle.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub(crate) rbuf: Vec<u8>,
+    pub(crate) wbuf: Vec<u8>,
+    pub(crate) headers: Vec<HeaderSpan>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A started server: its address, a shutdown handle, and the thread that
+/// runs its timer.
+#[derive(Debug)]
+pub(crate) struct Running {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) local_addr: SocketAddr,
+}
+
+/// Binds, starts the workers, and returns. The caller runs [`timer_loop`].
+pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> {
+    config
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    if let Ok(limit) = sys::raise_nofile_limit() {
+        if limit < config.max_connections as u64 + 64 {
+            tracing::warn!(
+                limit,
+                max_connections = config.max_connections,
+                "open-file limit is below max_connections"
+            );
+        }
+    }
+    let listener = listener::bind(&config)?;
+    let local_addr = listener.local_addr()?;
+    let epoll = Epoll::new()?;
+    let waker = EventFd::new()?;
+    epoll.add(waker.as_raw_fd(), WAKER, Interest::Read, false)?;
+    epoll.add(listener.as_raw_fd(), LISTENER, Interest::Read, true)?;
+    let pool = Pool::new(
+        config.min_workers,
+        config.max_workers,
+        config.queue_capacity,
+    );
+    let shared = Arc::new(Shared {
+        app,
+        limits: config.limits(),
+        server_header: config
+            .server_header
+            .as_ref()
+            .map(|s| s.as_bytes().to_vec().into_boxed_slice()),
+        epoll,
+        waker,
+        listener: Mutex::new(Some(listener)),
+        slab: Slab::new(config.max_connections),
+        pool,
+        state: AtomicU8::new(RUNNING),
+        signal: Arc::new(AtomicBool::new(false)),
+        signal_seen: Arc::new(AtomicBool::new(false)),
+        drain_deadline: Mutex::new(None),
+        epoch: Instant::now(),
+        config,
+    });
+    for _ in 0..shared.pool.min {
+        if shared.pool.try_add_thread() {
+            spawn_worker(&shared)?;
+        }
+    }
+    tracing::info!(addr = %local_addr, workers = shared.pool.min, "listening");
+    Ok(Running { shared, local_addr })
+}
+
+fn spawn_worker(shared: &Arc<Shared>) -> std::io::Result<()> {
+    let shared2 = shared.clone();
+    let spawned = thread::Builder::new()
+        .name("httpserver-worker".into())
+        .spawn(move || worker_loop(&shared2));
+    if let Err(e) = spawned {
+        shared.pool.threads.fetch_sub(1, Ordering::AcqRel);
+        tracing::error!(error = %e, "could not start a worker thread");
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn worker_loop(shared: &Arc<Shared>) {
+    let mut scratch = Scratch::default();
+    let mut events = Events::with_capacity(1);
+    let pool = &shared.pool;
+    loop {
+        if shared.state.load(Ordering::Acquire) == STOPPED {
+            break;
+        }
+        let extra = pool.threads.load(Ordering::Acquire) > pool.min;
+        let timeout = extra.then_some(shared.config.worker_idle_timeout);
+        pool.polling.fetch_add(1, Ordering::AcqRel);
+        let waited = shared.epoll.wait(&mut events, timeout);
+        let still_polling = pool.polling.fetch_sub(1, Ordering::AcqRel) - 1;
+        if shared.state.load(Ordering::Acquire) == STOPPED {
+            break;
+        }
+        match waited {
+            Ok(0) => {
+                if timeout.is_some() && pool.try_retire() {
+                    tracing::debug!("idle worker retiring");
+                    return;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "epoll_wait failed");
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        }
+        // Nobody else is waiting for events: add a worker so a slow handler
+        // here does not leave new requests unserved.
+        if still_polling == 0 && pool.try_add_thread() {
+            let _ = spawn_worker(shared);
+        }
+        for token in events.tokens() {
+            match token {
+                LISTENER => accept_batch(shared),
+                WAKER => {}
+                token => {
+                    if let Some(conn) = shared.slab.take(token) {
+                        serve(shared, conn, &mut scratch);
+                    }
+                }
+            }
+        }
+        while pool.busy.load(Ordering::Acquire) < pool.max_busy {
+            match pool.pop() {
+                Some(conn) => serve(shared, conn, &mut scratch),
+                None => break,
+            }
+        }
+    }
+    pool.threads.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Serves a connection until it would block, then parks, queues or closes it.
+fn serve(shared: &Shared, mut conn: Box<Conn>, scratch: &mut Scratch) {
+    match conn.serve(shared, scratch) {
+        Outcome::Park(interest) => shared.slab.park(conn, interest, &shared.epoll),
+        Outcome::Close => shared.slab.close(conn),
+        Outcome::Queue => {
+            if let Err(conn) = shared.pool.push(conn) {
+                // Lost a race for the last queue place: serve it anyway
+                // when a slot frees (re-arm for read keeps it alive).
+                shared.slab.park(conn, Interest::Read, &shared.epoll);
+            }
+        }
+    }
+}
+
+fn accept_batch(shared: &Shared) {
+    let guard = shared.listener.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(listener) = guard.as_ref() else {
+        return;
+    };
+    for _ in 0..ACCEPT_BATCH {
+        match listener.accept() {
+            Ok((stream, peer)) => accept_one(shared, stream, peer),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // ECONNABORTED, EMFILE, ENFILE, ENOBUFS: log and try again
+                // on the next event rather than ending the accept loop.
+                tracing::warn!(error = %e, "accept failed");
+                break;
+            }
+        }
+    }
+    if let Err(e) = shared
+        .epoll
+        .rearm(listener.as_raw_fd(), LISTENER, Interest::Read)
+    {
+        tracing::error!(error = %e, "re-arming the listener failed");
+    }
+}
+
+fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let Some(token) = shared.slab.reserve() else {
+        tracing::warn!(%peer, "max_connections reached: answering 503");
+        let mut out = Vec::new();
+        conn::error_response(
+            &mut out,
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections",
+            shared,
+        );
+        let _ = std::io::Write::write(&mut &stream, &out);
+        return;
+    };
+    let conn = Box::new(Conn::new(stream, peer, token, shared.now_ms()));
+    let mut conn = conn;
+    conn.deadline = shared
+        .now_ms()
+        .saturating_add(u64::try_from(shared.config.head_timeout.as_millis()).unwrap_or(u64::MAX));
+    if let Err(e) = shared.slab.insert(conn, &shared.epoll) {
+        tracing::warn!(%peer, error = %e, "registering a connection failed");
+    }
+}
+
+/// Sweeps for expired connections and drives shutdown; returns when the
+/// server has stopped.
+pub(crate) fn timer_loop(shared: &Shared) {
+    let shortest = [
+        shared.config.head_timeout,
+        shared.config.body_timeout,
+        shared.config.keep_alive_timeout,
+        shared.config.write_timeout,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(Duration::from_secs(1));
+    let tick = (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    loop {
+        thread::sleep(tick);
+        if shared.signal.swap(false, Ordering::AcqRel) {
+            shared.begin_shutdown();
+        }
+        let now = shared.now_ms();
+        let draining = shared.state.load(Ordering::Acquire) == DRAINING;
+        for index in 0..shared.slab.high() {
+            let expired = shared
+                .slab
+                .take_if(index, |c| c.deadline <= now || (draining && c.is_idle()));
+            if let Some(mut conn) = expired {
+                if conn.deadline <= now {
+                    conn.expire(shared);
+                }
+                shared.slab.close(conn);
+            }
+        }
+        if draining {
+            let idle = shared.slab.open() == 0
+                && shared.pool.busy.load(Ordering::Acquire) == 0
+                && shared.pool.queued() == 0;
+            let deadline = *shared
+                .drain_deadline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if idle || deadline.is_some_and(|d| now >= d) {
+                if !idle {
+                    tracing::warn!(
+                        open = shared.slab.open(),
+                        "shutdown deadline reached; dropping remaining connections"
+                    );
+                }
+                shared.stop();
+                tracing::info!("stopped");
+                return;
+            }
+        }
+        if shared.state.load(Ordering::Acquire) == STOPPED {
+            return;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The operating system's poller: Linux epoll and an eventfd, called through
+//! `libc`. This is the only module with `unsafe` code; each block says why it
+//! is sound.
+//!
+//! `mio` would hide these calls, but its `Poll::poll` takes `&mut self`, so
+//! only one thread can wait on it. The runtime's design needs many threads
+//! waiting on one epoll set in one-shot mode (see the [`runtime`](super)
+//! docs), which epoll supports directly.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Readiness a registration waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interest {
+    /// Readable (or peer closed).
+    Read,
+    /// Writable.
+    Write,
+}
+
+impl Interest {
+    fn bits(self, oneshot: bool) -> u32 {
+        let base = match self {
+            Interest::Read => libc::EPOLLIN | libc::EPOLLRDHUP,
+            Interest::Write => libc::EPOLLOUT,
+        };
+        let flags = if oneshot { libc::EPOLLONESHOT } else { 0 };
+        (base | flags) as u32
+    }
+}
+
+/// An epoll instance. Any number of threads may wait on it at once.
+#[derive(Debug)]
+pub(crate) struct Epoll {
+    fd: OwnedFd,
+}
+
+/// A buffer of events filled by [`Epoll::wait`].
+pub(crate) struct Events {
+    buf: Vec<libc::epoll_event>,
+    len: usize,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").field("len", &self.len).finish()
+    }
+}
+
+impl Events {
+    /// Room for `capacity` events per wait.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Events {
+            buf: vec![libc::epoll_event { events: 0, u64: 0 }; capacity.max(1)],
+            len: 0,
+        }
+    }
+
+    /// The tokens of the events received by the last wait.
+    pub(crate) fn tokens(&self) -> impl Iterator<Item = u64> + '_ {
+        // Copy the field out of the (possibly packed) struct; no reference to
+        // it is taken.
+        self.buf[..self.len].iter().map(|e| {
+            let token = e.u64;
+            token
+        })
+    }
+}
+
+/// Wraps a libc return value: -1 becomes the current `errno`.
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+impl Epoll {
+    /// A new epoll instance (close-on-exec).
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: epoll_create1 takes no pointers; on success it returns a
+        // new file descriptor that nothing else owns, so OwnedFd may own it.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` is a fresh, valid descriptor owned by no one else.
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut event = libc::epoll_event { events, u64: token };
+        // SAFETY: `event` is a valid, initialised epoll_event that lives for
+        // the whole call; the kernel only reads it. A bad `fd` gives EBADF,
+        // not undefined behaviour.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut event) })?;
+        Ok(())
+    }
+
+    /// Registers `fd` with `token`.
+    pub(crate) fn add(
+        &self,
+        fd: RawFd,
+        token: u64,
+        interest: Interest,
+        oneshot: bool,
+    ) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, interest.bits(oneshot), token)
+    }
+
+    /// Re-arms a one-shot registration (or changes its interest).
+    pub(crate) fn rearm(&self, fd: RawFd, token: u64, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, interest.bits(true), token)
+    }
+
+    /// Removes `fd`.
+    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    /// Waits for events, at most `timeout` (forever if `None`). An
+    /// interrupted wait returns no events.
+    pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
+        let max = events.buf.len().min(i32::MAX as usize) as libc::c_int;
+        // SAFETY: the pointer and `max` describe `events.buf`, a live,
+        // initialised buffer of `max` epoll_event that this call borrows
+        // mutably; the kernel writes at most `max` entries into it.
+        let ret =
+            unsafe { libc::epoll_wait(self.fd.as_raw_fd(), events.buf.as_mut_ptr(), max, ms) };
+        match cvt(ret) {
+            Ok(n) => {
+                events.len = n as usize;
+                Ok(events.len)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                events.len = 0;
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An eventfd: a counter other threads can make readable to wake waiters.
+#[derive(Debug)]
+pub(crate) struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    /// A new non-blocking eventfd.
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: no pointers; on success a fresh descriptor is returned.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        // SAFETY: `fd` is fresh and owned by no one else.
+        Ok(EventFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Makes the eventfd readable (it stays readable: waiters registered
+    /// level-triggered all wake).
+    pub(crate) fn notify(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 on the stack, as eventfd
+        // requires. A full counter gives EAGAIN, which is fine: it is
+        // readable either way.
+        let _ = unsafe {
+            libc::write(
+                self.fd.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+}
+
+impl AsRawFd for EventFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, returning the new
+/// soft limit.
+pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit the kernel fills in.
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid rlimit the kernel only reads.
+        cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
+    }
+    Ok(lim.rlim_cur as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+
+    #[test]
+    fn one_shot_events_fire_once_until_rearmed() {
+        let epoll = Epoll::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        epoll
+            .add(server.as_raw_fd(), 7, Interest::Read, true)
+            .unwrap();
+        client.write_all(b"x").unwrap();
+        let mut events = Events::with_capacity(4);
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            1
+        );
+        assert_eq!(events.tokens().collect::<Vec<_>>(), [7]);
+        // Still readable, but one-shot: no second event until re-armed.
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_millis(50)))
+                .unwrap(),
+            0
+        );
+        epoll.rearm(server.as_raw_fd(), 8, Interest::Read).unwrap();
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            1
+        );
+        assert_eq!(events.tokens().next(), Some(8));
+        epoll.rearm(server.as_raw_fd(), 9, Interest::Write).unwrap();
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            1
+        );
+        epoll.delete(server.as_raw_fd()).unwrap();
+        assert!(epoll.delete(server.as_raw_fd()).is_err());
+    }
+
+    #[test]
+    fn eventfd_wakes_every_level_triggered_waiter() {
+        let epoll = std::sync::Arc::new(Epoll::new().unwrap());
+        let efd = EventFd::new().unwrap();
+        epoll
+            .add(efd.as_raw_fd(), 1, Interest::Read, false)
+            .unwrap();
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let epoll = epoll.clone();
+                std::thread::spawn(move || {
+                    let mut events = Events::with_capacity(1);
+                    epoll
+                        .wait(&mut events, Some(Duration::from_secs(5)))
+                        .unwrap()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20));
+        efd.notify();
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), 1);
+        }
+        assert!(raise_nofile_limit().unwrap() > 0);
+    }
+}

@@ -1,0 +1,294 @@
+//! [`Server`]: routes, middleware and configuration, then `run()`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use http::{header, HeaderValue, Method, StatusCode};
+
+use crate::middleware::{run_chain, Middleware};
+use crate::router::{Endpoint, Lookup, RouteError, RouteTree, Router};
+use crate::runtime::{self, ShutdownHandle};
+use crate::{Handler, IntoResponse, Request, Response, ServerConfig};
+
+/// An HTTP/1.1 server: add routes and middleware, then [`run`](Server::run).
+///
+/// # Examples
+///
+/// ```no_run
+/// use httpserver::{Server, ServerConfig, Request};
+/// use httpserver::response::{ok, created};
+/// use serde_json::json;
+///
+/// let mut server = Server::new(ServerConfig { port: 8080, ..Default::default() });
+/// server.get("/users/:id", |req: &Request| ok(json!({"id": req.param("id")})));
+/// server.post("/users", |req: &Request| {
+///     let user: serde_json::Value = req.json()?; // bad JSON -> 400
+///     Ok(created(json!({"id": 1, "user": user})))
+/// });
+/// server.run()?; // blocks until SIGTERM / Ctrl-C, then drains
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Server {
+    config: ServerConfig,
+    router: Router,
+    middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("routes", &self.router)
+            .field("middleware", &self.middleware.len())
+            .finish()
+    }
+}
+
+macro_rules! method_fns {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Panics
+        ///
+        /// If the path is invalid or clashes with an existing route; the
+        /// message names the route it clashes with.
+        #[track_caller]
+        pub fn $name(&mut self, path: &str, handler: impl Handler) -> &mut Self {
+            self.router.$name(path, handler);
+            self
+        }
+    )*};
+}
+
+impl Server {
+    /// A server with `config` and no routes yet.
+    pub fn new(config: ServerConfig) -> Self {
+        Server {
+            config,
+            router: Router::new(),
+            middleware: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    method_fns! {
+        /// Routes GET (and HEAD, answered by the GET handler without its body).
+        get;
+        /// Routes POST.
+        post;
+        /// Routes PUT.
+        put;
+        /// Routes PATCH.
+        patch;
+        /// Routes DELETE.
+        delete;
+        /// Routes HEAD explicitly.
+        head;
+        /// Routes OPTIONS explicitly (otherwise answered with `Allow`).
+        options;
+        /// Routes every method.
+        any;
+    }
+
+    /// Routes `method` at `path`.
+    ///
+    /// # Panics
+    ///
+    /// If the path is invalid or clashes with an existing route.
+    #[track_caller]
+    pub fn route(&mut self, method: Method, path: &str, handler: impl Handler) -> &mut Self {
+        self.router.route(method, path, handler);
+        self
+    }
+
+    /// Routes `method` at `path`, returning an error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`RouteError`] for an invalid path or a clash with an existing route.
+    pub fn try_route(
+        &mut self,
+        method: Method,
+        path: &str,
+        handler: impl Handler,
+    ) -> Result<&mut Self, RouteError> {
+        self.router.try_route(method, path, handler)?;
+        Ok(self)
+    }
+
+    /// Mounts a group of routes under `prefix`.
+    ///
+    /// # Panics
+    ///
+    /// If a mounted route clashes with an existing one.
+    #[track_caller]
+    pub fn mount(&mut self, prefix: &str, group: Router) -> &mut Self {
+        self.router.mount(prefix, group);
+        self
+    }
+
+    /// Adds server-wide middleware. The first added is the outermost: it sees
+    /// every request first (also those ending in 404 or 405) and every
+    /// response last.
+    pub fn use_middleware(&mut self, middleware: impl Middleware) -> &mut Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Binds and starts serving in background threads; returns at once.
+    ///
+    /// # Errors
+    ///
+    /// An invalid configuration (`InvalidInput`, naming the field) or a
+    /// socket error such as the port being in use.
+    pub fn start(self) -> std::io::Result<RunningServer> {
+        let running = self.start_inner()?;
+        let shared = running.shared.clone();
+        let timer = std::thread::Builder::new()
+            .name("httpserver-timer".into())
+            .spawn(move || runtime::timer_loop(&shared))?;
+        Ok(RunningServer {
+            running,
+            timer: Some(timer),
+        })
+    }
+
+    /// Binds, serves, and blocks until shut down (SIGTERM or SIGINT when
+    /// `handle_signals` is on, or a [`ShutdownHandle`] from a handler's
+    /// closure), draining in-flight requests first.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::start`], or if the signal handlers cannot be installed.
+    pub fn run(self) -> std::io::Result<()> {
+        let handle_signals = self.config.handle_signals;
+        let running = self.start_inner()?;
+        if handle_signals {
+            runtime::install_signal_handlers(&running.shared)?;
+        }
+        runtime::timer_loop(&running.shared);
+        Ok(())
+    }
+
+    fn start_inner(self) -> std::io::Result<runtime::Running> {
+        let app = App {
+            tree: self.router.into_tree(),
+            middleware: self.middleware,
+        };
+        runtime::start(app, self.config)
+    }
+}
+
+/// A server started with [`Server::start`].
+#[derive(Debug)]
+pub struct RunningServer {
+    running: runtime::Running,
+    timer: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.running.local_addr
+    }
+
+    /// A handle that can stop the server from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: self.running.shared.clone(),
+        }
+    }
+
+    /// Begins a graceful shutdown and waits until it is done.
+    pub fn shutdown(self) {
+        self.running.shared.begin_shutdown();
+        self.wait();
+    }
+
+    /// Waits until the server has stopped.
+    pub fn wait(mut self) {
+        if let Some(timer) = self.timer.take() {
+            let _ = timer.join();
+        }
+    }
+}
+
+/// The routes and middleware, as the runtime calls them.
+pub(crate) struct App {
+    tree: RouteTree<Endpoint>,
+    middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("middleware", &self.middleware.len())
+            .finish()
+    }
+}
+
+/// Methods listed for `OPTIONS *`.
+const SERVER_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+impl App {
+    /// Would a request with this method and path reach a handler? Used to
+    /// decide whether to send `100 Continue`.
+    pub(crate) fn accepts(&self, method: &Method, path: &str) -> bool {
+        matches!(self.tree.lookup(method, path), Lookup::Found { .. })
+    }
+
+    /// Answers a request: server middleware around the matched route (or the
+    /// 404 / 405 / OPTIONS answer).
+    pub(crate) fn respond(&self, req: &mut Request) -> Response {
+        enum Target<'a> {
+            Route(&'a Endpoint),
+            Fixed(StatusCode, Option<String>),
+        }
+        let target = if req.head().form == crate::codec::TargetForm::Asterisk {
+            Target::Fixed(StatusCode::NO_CONTENT, Some(SERVER_METHODS.to_string()))
+        } else if req.method() == Method::CONNECT {
+            Target::Fixed(StatusCode::NOT_IMPLEMENTED, None)
+        } else {
+            match self.tree.lookup(req.method(), req.path()) {
+                Lookup::Found { value, params } => {
+                    if !params.is_empty() {
+                        let owned: Vec<(String, String)> = params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect();
+                        req.set_params(owned.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    }
+                    Target::Route(value)
+                }
+                Lookup::MethodNotAllowed { allow } if req.method() == Method::OPTIONS => {
+                    Target::Fixed(StatusCode::NO_CONTENT, Some(allow))
+                }
+                Lookup::MethodNotAllowed { allow } => {
+                    Target::Fixed(StatusCode::METHOD_NOT_ALLOWED, Some(allow))
+                }
+                Lookup::NotFound => Target::Fixed(StatusCode::NOT_FOUND, None),
+            }
+        };
+        let endpoint = |req: &mut Request| match &target {
+            Target::Route(endpoint) => endpoint.call(req),
+            Target::Fixed(status, allow) => {
+                let mut res = status.into_response();
+                if let Some(allow) = allow {
+                    if let Ok(v) = HeaderValue::from_str(allow) {
+                        res.headers_mut().insert(header::ALLOW, v);
+                    }
+                }
+                res
+            }
+        };
+        if self.middleware.is_empty() {
+            return endpoint(req);
+        }
+        run_chain(&self.middleware, req, &endpoint)
+    }
+}
