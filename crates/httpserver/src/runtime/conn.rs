@@ -351,9 +351,16 @@ impl Conn {
         if self.body.is_none() {
             let data = self.rbuf.data();
             if find_head_end(data, self.scanned).is_none() {
+                // A bare LF would never end the head: find it now rather
+                // than waiting for the head timeout.
+                let from = self.scanned.saturating_sub(1);
+                let bare_lf = data[from..]
+                    .windows(2)
+                    .any(|w| w[1] == b'\n' && w[0] != b'\r')
+                    || data.first() == Some(&b'\n');
                 self.scanned = data.len();
                 // An incomplete head may already be over a limit.
-                if data.len() > limits.max_request_line {
+                if bare_lf || data.len() > limits.max_request_line {
                     if let Err(e) = codec::parse_request(data, &limits, &mut scratch.headers) {
                         return self.fail(e, shared);
                     }

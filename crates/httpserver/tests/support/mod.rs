@@ -1,0 +1,305 @@
+//! Shared helpers for the integration tests: start a server on a free
+//! loopback port, send raw bytes, and parse what comes back.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use httpserver::response::ok;
+use httpserver::{Request, RunningServer, Server, ServerConfig};
+
+/// A config for tests: free port, small pool, no signal handlers.
+pub fn config() -> ServerConfig {
+    ServerConfig {
+        port: 0,
+        min_workers: 2,
+        max_workers: 4,
+        handle_signals: false,
+        shutdown_timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+/// A running server that is shut down when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    running: Option<RunningServer>,
+}
+
+impl TestServer {
+    pub fn start(server: Server) -> TestServer {
+        let running = server.start().expect("server starts");
+        TestServer {
+            addr: running.local_addr(),
+            running: Some(running),
+        }
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s
+    }
+
+    pub fn handle(&self) -> httpserver::ShutdownHandle {
+        self.running.as_ref().expect("running").shutdown_handle()
+    }
+
+    pub fn shutdown(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown_handle().shutdown();
+        }
+    }
+}
+
+/// A server with the routes most tests use.
+pub fn app(config: ServerConfig) -> TestServer {
+    let mut server = Server::new(config);
+    routes(&mut server);
+    TestServer::start(server)
+}
+
+pub fn routes(server: &mut Server) {
+    server.get("/", |_req: &Request| ok("hello"));
+    server.get("/users/:id", |req: &Request| {
+        ok(format!("user {}", req.param("id").unwrap_or("")))
+    });
+    server.post("/echo", |req: &Request| ok(req.body().to_vec()));
+    server.get("/sleep/:ms", |req: &Request| {
+        let ms: u64 = req.param("ms").and_then(|m| m.parse().ok()).unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(ms));
+        ok(format!("slept {ms}"))
+    });
+    server.get("/panic", |_req: &Request| -> httpserver::Response {
+        panic!("handler bug")
+    });
+}
+
+/// What came back on one connection.
+#[derive(Debug)]
+pub struct Exchange {
+    pub bytes: Vec<u8>,
+    /// The server closed the connection (EOF or reset) before the timeout.
+    pub closed: bool,
+}
+
+impl Exchange {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    pub fn responses(&self) -> Vec<Resp> {
+        parse_responses(&self.bytes)
+    }
+
+    pub fn statuses(&self) -> Vec<u16> {
+        self.responses().iter().map(|r| r.status).collect()
+    }
+}
+
+/// Sends `bytes`, then reads until the server closes or `wait` passes with
+/// nothing new.
+pub fn exchange_with(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Exchange {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let _ = s.write_all(bytes);
+    read_all(&mut s, wait)
+}
+
+pub fn exchange(addr: SocketAddr, bytes: &[u8]) -> Exchange {
+    exchange_with(addr, bytes, Duration::from_millis(500))
+}
+
+pub fn read_all(s: &mut TcpStream, wait: Duration) -> Exchange {
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16384];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => {
+                return Exchange {
+                    bytes: out,
+                    closed: true,
+                }
+            }
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Exchange {
+                    bytes: out,
+                    closed: false,
+                }
+            }
+            Err(_) => {
+                return Exchange {
+                    bytes: out,
+                    closed: true,
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            return Exchange {
+                bytes: out,
+                closed: false,
+            };
+        }
+    }
+}
+
+/// Reads exactly one response from `s` (blocking up to the socket timeout).
+pub fn read_response(s: &mut TcpStream) -> Resp {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let parsed = parse_responses(&data);
+        if let Some(first) = parsed.into_iter().next() {
+            if first.complete {
+                return first;
+            }
+        }
+        let n = s.read(&mut buf).expect("read response");
+        assert!(
+            n > 0,
+            "connection closed before a full response: {:?}",
+            String::from_utf8_lossy(&data)
+        );
+        data.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub complete: bool,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Parses a stream of responses. Bodies are framed by Content-Length or
+/// chunked; 1xx, 204 and 304 have none; otherwise the body runs to the end.
+/// A response to HEAD must be parsed with [`parse_head_response`].
+pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+            out.push(Resp {
+                status: 0,
+                headers: vec![],
+                body: data.to_vec(),
+                complete: false,
+            });
+            break;
+        };
+        let head = String::from_utf8_lossy(&data[..end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or("");
+        let status: u16 = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let mut rest = &data[end + 4..];
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
+        let mut complete = true;
+        let body = if (100..200).contains(&status) || status == 204 || status == 304 {
+            Vec::new()
+        } else if let Some(cl) = get("content-length") {
+            let n: usize = cl.parse().unwrap_or(0);
+            if rest.len() < n {
+                complete = false;
+            }
+            let n = n.min(rest.len());
+            let b = rest[..n].to_vec();
+            rest = &rest[n..];
+            b
+        } else if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+            let mut body = Vec::new();
+            complete = false;
+            loop {
+                let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") else {
+                    break;
+                };
+                let size = usize::from_str_radix(
+                    std::str::from_utf8(&rest[..nl])
+                        .unwrap_or("x")
+                        .split(';')
+                        .next()
+                        .unwrap_or(""),
+                    16,
+                );
+                let Ok(size) = size else { break };
+                if rest.len() < nl + 2 + size + 2 {
+                    break;
+                }
+                body.extend_from_slice(&rest[nl + 2..nl + 2 + size]);
+                rest = &rest[nl + 2 + size + 2..];
+                if size == 0 {
+                    complete = true;
+                    break;
+                }
+            }
+            body
+        } else {
+            let b = rest.to_vec();
+            rest = &[];
+            b
+        };
+        out.push(Resp {
+            status,
+            headers,
+            body,
+            complete,
+        });
+        data = rest;
+    }
+    out
+}
+
+/// Parses one response to a HEAD request (no body whatever its headers say).
+pub fn parse_head_response(data: &[u8]) -> (Resp, usize) {
+    let end = data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a full head")
+        + 4;
+    let mut r = parse_responses(&data[..end]).remove(0);
+    r.body.clear();
+    r.complete = true;
+    (r, end)
+}
