@@ -16,7 +16,7 @@ use crate::codec::ParseError;
 /// # Examples
 ///
 /// ```
-/// use httpserver::{Error, Request};
+/// use httpserver::Error;
 /// use http::StatusCode;
 ///
 /// fn load(id: &str) -> Result<String, Error> {

@@ -19,7 +19,7 @@ use crate::{IntoResponse, Request, Response};
 ///     ok(format!("hello {}", req.param("name").unwrap_or("world")))
 /// }
 /// let req = Request::from_http(http::Request::get("/").body(Vec::new())?)?;
-/// assert_eq!(hello.call(&req).body_bytes(), Some(&b"hello world"[..]));
+/// assert_eq!(Handler::call(&hello, &req).body_bytes(), Some(&b"hello world"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Handler: Send + Sync + 'static {

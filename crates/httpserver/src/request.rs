@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn reads_forms_and_queries() {
-        #[derive(serde::Deserialize)]
+        #[derive(Debug, serde::Deserialize)]
         struct Form {
             name: String,
             age: u32,

@@ -88,7 +88,7 @@ pub struct Decoded {
 /// let d = dec.decode(b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\nGET /", &mut body)?;
 /// assert!(d.done);
 /// assert_eq!(body, b"hello");
-/// assert_eq!(d.consumed, 37); // stops before the next request
+/// assert_eq!(d.consumed, 35); // stops before the next request
 /// # Ok::<(), httpserver::codec::ParseError>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -483,10 +483,7 @@ impl Conn {
     ) {
         self.requests += 1;
         let max = shared.config.max_requests_per_connection;
-        let keep_alive = head.keep_alive
-            && !force_close
-            && shared.is_running()
-            && (max == 0 || self.requests < max);
+        let keep_alive = head.keep_alive && !force_close && (max == 0 || self.requests < max);
         let is_head = head.method.get(self.rbuf.data()) == b"HEAD";
         let buf = std::mem::take(&mut self.rbuf.buf);
         let headers = std::mem::take(&mut scratch.headers);
@@ -497,6 +494,8 @@ impl Conn {
                 tracing::error!(peer = %self.peer, method = %req.method(), path = req.path(), "handler panicked; answering 500");
                 Response::new(StatusCode::INTERNAL_SERVER_ERROR).with_text("internal server error\n")
             });
+        // Checked after the handler: a drain that began meanwhile closes.
+        let keep_alive = keep_alive && shared.is_running();
         let (buf, headers, body_vec) = req.into_buffers();
         self.rbuf.buf = buf;
         scratch.headers = headers;

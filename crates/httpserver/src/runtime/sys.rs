@@ -63,10 +63,7 @@ impl Events {
     pub(crate) fn tokens(&self) -> impl Iterator<Item = u64> + '_ {
         // Copy the field out of the (possibly packed) struct; no reference to
         // it is taken.
-        self.buf[..self.len].iter().map(|e| {
-            let token = e.u64;
-            token
-        })
+        self.buf[..self.len].iter().map(|e| e.u64)
     }
 }
 
@@ -86,9 +83,8 @@ impl Epoll {
         // new file descriptor that nothing else owns, so OwnedFd may own it.
         let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: `fd` is a fresh, valid descriptor owned by no one else.
-        Ok(Epoll {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Epoll { fd })
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
@@ -157,9 +153,8 @@ impl EventFd {
         // SAFETY: no pointers; on success a fresh descriptor is returned.
         let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         // SAFETY: `fd` is fresh and owned by no one else.
-        Ok(EventFd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(EventFd { fd })
     }
 
     /// Makes the eventfd readable (it stays readable: waiters registered
@@ -199,7 +194,7 @@ pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
         // SAFETY: `lim` is a valid rlimit the kernel only reads.
         cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
     }
-    Ok(lim.rlim_cur as u64)
+    Ok(lim.rlim_cur)
 }
 
 #[cfg(test)]

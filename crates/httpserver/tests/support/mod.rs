@@ -251,10 +251,7 @@ pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
         } else if get("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
             let mut body = Vec::new();
             complete = false;
-            loop {
-                let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") else {
-                    break;
-                };
+            while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
                 let size = usize::from_str_radix(
                     std::str::from_utf8(&rest[..nl])
                         .unwrap_or("x")

@@ -33,6 +33,7 @@ fn err(input: &[u8]) -> ParseError {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn accepts_valid_request_lines() {
     let cases: &[(&[u8], &str, &str, Option<&str>, Version, TargetForm)] = &[
         (

@@ -1,0 +1,314 @@
+//! Runtime behaviour: timeouts, the worker pool (slow handlers, overflow
+//! queue, 503), panics, max connections and graceful shutdown.
+
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use httpserver::response::ok;
+use httpserver::{Request, Server, ServerConfig};
+use support::*;
+
+#[test]
+fn slow_request_head_gets_408_and_close() {
+    let srv = app(ServerConfig {
+        head_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let mut s = srv.connect();
+    s.write_all(b"GET /users/1 HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let start = Instant::now();
+    let ex = read_all(&mut s, Duration::from_secs(3));
+    assert_eq!(ex.statuses(), [408], "{}", ex.text());
+    assert!(ex.closed);
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn slowloris_trickle_does_not_extend_the_head_timeout() {
+    let srv = app(ServerConfig {
+        head_timeout: Duration::from_millis(400),
+        ..config()
+    });
+    let mut s = srv.connect();
+    s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    let start = Instant::now();
+    let mut closed = false;
+    for i in 0..40 {
+        std::thread::sleep(Duration::from_millis(50));
+        if write!(s, "X-{i}: v\r\n").is_err() {
+            closed = true;
+            break;
+        }
+    }
+    let ex = read_all(&mut s, Duration::from_secs(2));
+    assert!(closed || ex.closed, "connection must be closed");
+    assert!(
+        ex.text().is_empty() || ex.statuses() == [408],
+        "{}",
+        ex.text()
+    );
+    assert!(start.elapsed() < Duration::from_millis(2500));
+}
+
+#[test]
+fn slow_body_gets_408() {
+    let srv = app(ServerConfig {
+        body_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let mut s = srv.connect();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    let ex = read_all(&mut s, Duration::from_secs(3));
+    assert_eq!(ex.statuses(), [408]);
+    assert!(ex.closed);
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_its_timeout() {
+    let srv = app(ServerConfig {
+        keep_alive_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let mut s = srv.connect();
+    s.write_all(b"GET /users/1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s).status, 200);
+    let start = Instant::now();
+    let ex = read_all(&mut s, Duration::from_secs(3));
+    assert!(
+        ex.closed && ex.bytes.is_empty(),
+        "closed silently: {}",
+        ex.text()
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn a_sleeping_handler_does_not_delay_other_connections() {
+    let srv = app(config());
+    let slow = std::thread::spawn({
+        let addr = srv.addr;
+        move || {
+            exchange_with(
+                addr,
+                b"GET /sleep/2000 HTTP/1.1\r\nHost: t\r\n\r\n",
+                Duration::from_secs(4),
+            )
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    for i in 0..20 {
+        let ex = exchange_with(
+            srv.addr,
+            format!("GET /users/{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+            Duration::from_secs(3),
+        );
+        assert_eq!(ex.statuses(), [200]);
+    }
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "fast requests took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        slow.join().unwrap().responses()[0].body_text(),
+        "slept 2000"
+    );
+}
+
+#[test]
+fn full_pool_and_queue_answer_503_with_retry_after() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(Barrier::new(3));
+    let mut server = Server::new(ServerConfig {
+        min_workers: 1,
+        max_workers: 2,
+        queue_capacity: 1,
+        ..config()
+    });
+    {
+        let started = started.clone();
+        let release = release.clone();
+        server.get("/block", move |_req: &Request| {
+            started.fetch_add(1, Ordering::SeqCst);
+            release.wait();
+            ok("released")
+        });
+    }
+    server.get("/fast", |_req: &Request| ok("fast"));
+    let srv = TestServer::start(server);
+    // Two requests take both handler slots.
+    let blockers: Vec<_> = (0..2)
+        .map(|_| {
+            let addr = srv.addr;
+            std::thread::spawn(move || {
+                exchange_with(
+                    addr,
+                    b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n",
+                    Duration::from_secs(5),
+                )
+            })
+        })
+        .collect();
+    let t0 = Instant::now();
+    while started.load(Ordering::SeqCst) < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "handlers did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The third waits in the queue (capacity 1) ...
+    let queued = std::thread::spawn({
+        let addr = srv.addr;
+        move || {
+            exchange_with(
+                addr,
+                b"GET /fast HTTP/1.1\r\nHost: t\r\n\r\n",
+                Duration::from_secs(5),
+            )
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // ... and the fourth finds the queue full.
+    let ex = exchange_with(
+        srv.addr,
+        b"GET /fast HTTP/1.1\r\nHost: t\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    let rs = ex.responses();
+    assert_eq!(ex.statuses(), [503], "{}", ex.text());
+    assert_eq!(rs[0].header("retry-after"), Some("1"));
+    assert!(ex.closed);
+    release.wait();
+    for b in blockers {
+        assert_eq!(b.join().unwrap().responses()[0].body_text(), "released");
+    }
+    assert_eq!(queued.join().unwrap().responses()[0].body_text(), "fast");
+}
+
+#[test]
+fn a_panicking_handler_gives_500_and_the_server_lives_on() {
+    let srv = app(config());
+    for _ in 0..3 {
+        let ex = exchange(
+            srv.addr,
+            b"GET /panic HTTP/1.1\r\nHost: t\r\n\r\nGET /users/after HTTP/1.1\r\nHost: t\r\n\r\n",
+        );
+        let rs = ex.responses();
+        assert_eq!(ex.statuses(), [500, 200], "{}", ex.text());
+        assert_eq!(rs[1].body_text(), "user after");
+    }
+}
+
+#[test]
+fn connections_over_the_limit_get_503() {
+    let srv = app(ServerConfig {
+        max_connections: 2,
+        ..config()
+    });
+    let _a = srv.connect();
+    let _b = srv.connect();
+    std::thread::sleep(Duration::from_millis(100));
+    let ex = exchange(srv.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(ex.statuses(), [503]);
+    assert!(ex.closed);
+    drop(_a);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        exchange(srv.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").statuses(),
+        [200]
+    );
+}
+
+#[test]
+fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
+    let srv = app(config());
+    let addr = srv.addr;
+    let mut idle = srv.connect();
+    idle.write_all(b"GET /users/idle HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut idle).status, 200);
+    let slow = std::thread::spawn(move || {
+        exchange_with(
+            addr,
+            b"GET /sleep/800 HTTP/1.1\r\nHost: t\r\n\r\n",
+            Duration::from_secs(5),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let handle = srv.handle();
+    let started = Instant::now();
+    let stopper = std::thread::spawn(move || srv.shutdown());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!handle.is_ready(), "not ready while draining");
+    // New connections are refused.
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still accepting during drain"
+    );
+    // The idle keep-alive connection is closed.
+    let ex = read_all(&mut idle, Duration::from_secs(2));
+    assert!(ex.closed && ex.bytes.is_empty());
+    // The in-flight request completes, told that the connection closes.
+    let ex = slow.join().unwrap();
+    let rs = ex.responses();
+    assert_eq!(rs[0].body_text(), "slept 800");
+    assert_eq!(rs[0].header("connection"), Some("close"));
+    stopper.join().unwrap();
+    assert!(handle.is_stopped());
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn shutdown_deadline_stops_a_handler_that_never_ends() {
+    let srv = app(ServerConfig {
+        shutdown_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let addr = srv.addr;
+    let _slow = std::thread::spawn(move || {
+        exchange_with(
+            addr,
+            b"GET /sleep/5000 HTTP/1.1\r\nHost: t\r\n\r\n",
+            Duration::from_secs(6),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    srv.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn ipv6_loopback_works() {
+    let mut server = Server::new(ServerConfig {
+        host: "::1".into(),
+        ..config()
+    });
+    routes(&mut server);
+    let Ok(running) = server.start() else {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    };
+    let srv_addr = running.local_addr();
+    let ex = exchange(srv_addr, b"GET /users/v6 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(ex.responses()[0].body_text(), "user v6");
+    running.shutdown();
+}
