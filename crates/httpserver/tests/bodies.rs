@@ -119,3 +119,17 @@ fn oversized_bodies_get_413_and_close() {
     );
     assert!(ex.statuses().is_empty(), "waits for the rest of the body");
 }
+
+#[test]
+fn requests_sent_one_byte_at_a_time() {
+    let srv = app(config());
+    let req: &[u8] = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhelloPOST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let mut s = srv.connect();
+    s.set_nodelay(true).unwrap();
+    for b in req {
+        s.write_all(std::slice::from_ref(b)).unwrap();
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    assert_eq!(read_response(&mut s).body_text(), "hello");
+    assert_eq!(read_response(&mut s).body_text(), "abc");
+}

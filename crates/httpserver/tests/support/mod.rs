@@ -160,25 +160,59 @@ pub fn read_all(s: &mut TcpStream, wait: Duration) -> Exchange {
     }
 }
 
-/// Reads exactly one response from `s` (blocking up to the socket timeout).
+/// Reads exactly one response from `s` and nothing after it, so several
+/// pipelined responses can be read one by one.
 pub fn read_response(s: &mut TcpStream) -> Resp {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let parsed = parse_responses(&data);
-        if let Some(first) = parsed.into_iter().next() {
-            if first.complete {
-                return first;
-            }
-        }
-        let n = s.read(&mut buf).expect("read response");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).expect("read response head");
         assert!(
             n > 0,
-            "connection closed before a full response: {:?}",
-            String::from_utf8_lossy(&data)
+            "closed before a full head: {:?}",
+            String::from_utf8_lossy(&head)
         );
-        data.extend_from_slice(&buf[..n]);
+        head.push(byte[0]);
     }
+    let mut resp = parse_responses(&head).remove(0);
+    let interim = (100..200).contains(&resp.status);
+    if interim || resp.status == 204 || resp.status == 304 {
+        resp.complete = true;
+        return resp;
+    }
+    if let Some(len) = resp
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).expect("read body");
+        resp.body = body;
+    } else if resp.header("transfer-encoding").is_some() {
+        let mut body = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            while !line.ends_with(b"\r\n") {
+                s.read_exact(&mut byte).expect("read chunk size");
+                line.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&line[..line.len() - 2]).into_owned();
+            let size = usize::from_str_radix(text.split(';').next().unwrap_or(""), 16)
+                .expect("chunk size");
+            let mut data = vec![0u8; size + 2];
+            s.read_exact(&mut data).expect("read chunk");
+            body.extend_from_slice(&data[..size]);
+            if size == 0 {
+                break;
+            }
+        }
+        resp.body = body;
+    } else {
+        let mut body = Vec::new();
+        s.read_to_end(&mut body).expect("read to close");
+        resp.body = body;
+    }
+    resp.complete = true;
+    resp
 }
 
 #[derive(Debug, Clone)]
