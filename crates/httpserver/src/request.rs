@@ -7,6 +7,7 @@ use http::{Extensions, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::codec::{self, HeaderSpan, RequestHead, Status, Version};
+use crate::router::{Lookup, RouteTree};
 use crate::Error;
 
 /// Where the body bytes live.
@@ -19,6 +20,30 @@ pub(crate) enum BodyBytes {
     InBuf(usize, usize),
     /// Decoded separately (chunked bodies).
     Owned(Vec<u8>),
+}
+
+/// Where a route parameter's name and value sit in `param_text`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ParamSpan {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// A request's buffers, handed back for reuse.
+#[derive(Debug)]
+pub(crate) struct Buffers {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) headers: Vec<HeaderSpan>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) params: Vec<ParamSpan>,
+    pub(crate) param_text: String,
+}
+
+/// The outcome of [`Request::route`].
+pub(crate) enum Route<'r, T> {
+    Found(&'r T),
+    MethodNotAllowed(String),
+    NotFound,
 }
 
 /// An HTTP request, as handed to handlers and middleware.
@@ -52,7 +77,10 @@ pub struct Request {
     headers: Vec<HeaderSpan>,
     method: Method,
     body: BodyBytes,
-    params: Vec<(Box<str>, String)>,
+    /// Route parameters: `(name, value)` ranges into `param_text`.
+    params: Vec<ParamSpan>,
+    /// Names and decoded values of the route parameters, back to back.
+    param_text: String,
     peer: Option<SocketAddr>,
     extensions: Extensions,
 }
@@ -78,25 +106,63 @@ impl Request {
             method,
             body,
             params: Vec::new(),
+            param_text: String::new(),
             peer,
             extensions: Extensions::new(),
         }
     }
 
     /// Gives back the buffers for reuse by the connection.
-    pub(crate) fn into_buffers(self) -> (Vec<u8>, Vec<HeaderSpan>, Option<Vec<u8>>) {
-        let body = match self.body {
-            BodyBytes::Owned(v) => Some(v),
-            _ => None,
-        };
-        (self.buf, self.headers, body)
+    pub(crate) fn into_buffers(self) -> Buffers {
+        Buffers {
+            buf: self.buf,
+            headers: self.headers,
+            body: match self.body {
+                BodyBytes::Owned(v) => Some(v),
+                _ => None,
+            },
+            params: self.params,
+            param_text: self.param_text,
+        }
     }
 
-    pub(crate) fn set_params<'a>(&mut self, params: impl Iterator<Item = (&'a str, &'a str)>) {
+    /// Lends recycled parameter storage to a new request.
+    pub(crate) fn with_param_storage(mut self, params: Vec<ParamSpan>, text: String) -> Self {
+        self.params = params;
+        self.param_text = text;
         self.params.clear();
-        for (name, raw) in params {
-            self.params
-                .push((name.into(), percent_decode(raw).into_owned()));
+        self.param_text.clear();
+        self
+    }
+
+    /// Matches this request against `tree`, storing any route parameters
+    /// (percent-decoded) in the request. Allocation-free once the request's
+    /// recycled buffers have grown to fit.
+    pub(crate) fn route<'r, T>(&mut self, tree: &'r RouteTree<T>) -> Route<'r, T> {
+        let raw = self.buf.get(self.base..).unwrap_or_default();
+        let path = match self.head.path.str(raw) {
+            "" => "/",
+            p => p,
+        };
+        match tree.lookup(&self.method, path) {
+            Lookup::Found { value, params } => {
+                self.params.clear();
+                self.param_text.clear();
+                for (name, value) in params.iter() {
+                    let n0 = self.param_text.len();
+                    self.param_text.push_str(name);
+                    let v0 = self.param_text.len();
+                    percent_decode_into(value, &mut self.param_text);
+                    let end = self.param_text.len();
+                    self.params.push(ParamSpan {
+                        name: (n0, v0),
+                        value: (v0, end),
+                    });
+                }
+                Route::Found(value)
+            }
+            Lookup::MethodNotAllowed { allow } => Route::MethodNotAllowed(allow),
+            Lookup::NotFound => Route::NotFound,
         }
     }
 
@@ -290,15 +356,18 @@ impl Request {
 
     /// The route parameter `name` (from `:name` or `*name`), percent-decoded.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v.as_str())
+        self.params().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
-    /// Every route parameter.
+    /// Every route parameter, in path order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.params.iter().map(|(k, v)| (&**k, v.as_str()))
+        let text = self.param_text.as_str();
+        self.params.iter().map(move |p| {
+            (
+                text.get(p.name.0..p.name.1).unwrap_or_default(),
+                text.get(p.value.0..p.value.1).unwrap_or_default(),
+            )
+        })
     }
 
     /// The body bytes (empty if there was none).
@@ -384,6 +453,14 @@ impl Request {
     /// Typed values attached by middleware, mutably.
     pub fn extensions_mut(&mut self) -> &mut Extensions {
         &mut self.extensions
+    }
+}
+
+/// Appends `s` percent-decoded to `out` (see [`percent_decode`]).
+pub(crate) fn percent_decode_into(s: &str, out: &mut String) {
+    match percent_decode(s) {
+        Cow::Borrowed(b) => out.push_str(b),
+        Cow::Owned(o) => out.push_str(&o),
     }
 }
 

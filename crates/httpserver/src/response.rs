@@ -1,6 +1,7 @@
 //! [`Response`], its [`Body`], the [`IntoResponse`] conversions and the
 //! helper constructors (`ok`, `created`, `not_found`, ...).
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::Read;
 
@@ -81,7 +82,7 @@ impl Response {
     pub fn new(status: StatusCode) -> Self {
         Response {
             status,
-            headers: HeaderMap::new(),
+            headers: SPARE_HEADERS.with(Cell::take).unwrap_or_default(),
             body: Body::Empty,
         }
     }
@@ -225,6 +226,20 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
                 Body::Bytes(bytes)
             },
         }
+    }
+}
+
+thread_local! {
+    /// A cleared header map kept by each worker thread, so building a
+    /// response on the hot path does not allocate one.
+    static SPARE_HEADERS: Cell<Option<HeaderMap>> = const { Cell::new(None) };
+}
+
+/// Keeps `map`'s allocation for the next [`Response::new`] on this thread.
+pub(crate) fn recycle_headers(mut map: HeaderMap) {
+    if map.capacity() <= 64 {
+        map.clear();
+        SPARE_HEADERS.with(|spare| spare.set(Some(map)));
     }
 }
 

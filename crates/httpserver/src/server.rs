@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use http::{header, HeaderValue, Method, StatusCode};
 
 use crate::middleware::{run_chain, Middleware};
+use crate::request::Route;
 use crate::router::{Endpoint, Lookup, RouteError, RouteTree, Router};
 use crate::runtime::{self, ShutdownHandle};
 use crate::{Handler, IntoResponse, Request, Response, ServerConfig};
@@ -254,24 +255,15 @@ impl App {
         } else if req.method() == Method::CONNECT {
             Target::Fixed(StatusCode::NOT_IMPLEMENTED, None)
         } else {
-            match self.tree.lookup(req.method(), req.path()) {
-                Lookup::Found { value, params } => {
-                    if !params.is_empty() {
-                        let owned: Vec<(String, String)> = params
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect();
-                        req.set_params(owned.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    }
-                    Target::Route(value)
-                }
-                Lookup::MethodNotAllowed { allow } if req.method() == Method::OPTIONS => {
+            match req.route(&self.tree) {
+                Route::Found(endpoint) => Target::Route(endpoint),
+                Route::MethodNotAllowed(allow) if req.method() == Method::OPTIONS => {
                     Target::Fixed(StatusCode::NO_CONTENT, Some(allow))
                 }
-                Lookup::MethodNotAllowed { allow } => {
+                Route::MethodNotAllowed(allow) => {
                     Target::Fixed(StatusCode::METHOD_NOT_ALLOWED, Some(allow))
                 }
-                Lookup::NotFound => Target::Fixed(StatusCode::NOT_FOUND, None),
+                Route::NotFound => Target::Fixed(StatusCode::NOT_FOUND, None),
             }
         };
         let endpoint = |req: &mut Request| match &target {

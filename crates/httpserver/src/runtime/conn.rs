@@ -488,7 +488,11 @@ impl Conn {
         let buf = std::mem::take(&mut self.rbuf.buf);
         let headers = std::mem::take(&mut scratch.headers);
         let mut req =
-            Request::from_parts(buf, self.rbuf.start, head, headers, body, Some(self.peer));
+            Request::from_parts(buf, self.rbuf.start, head, headers, body, Some(self.peer))
+                .with_param_storage(
+                    std::mem::take(&mut scratch.params),
+                    std::mem::take(&mut scratch.param_text),
+                );
         let res = catch_unwind(AssertUnwindSafe(|| shared.app.respond(&mut req)))
             .unwrap_or_else(|_| {
                 tracing::error!(peer = %self.peer, method = %req.method(), path = req.path(), "handler panicked; answering 500");
@@ -496,10 +500,12 @@ impl Conn {
             });
         // Checked after the handler: a drain that began meanwhile closes.
         let keep_alive = keep_alive && shared.is_running();
-        let (buf, headers, body_vec) = req.into_buffers();
-        self.rbuf.buf = buf;
-        scratch.headers = headers;
-        if let Some(mut v) = body_vec {
+        let bufs = req.into_buffers();
+        self.rbuf.buf = bufs.buf;
+        scratch.headers = bufs.headers;
+        scratch.params = bufs.params;
+        scratch.param_text = bufs.param_text;
+        if let Some(mut v) = bufs.body {
             v.clear();
             if v.capacity() <= 4 * INITIAL_READ_BUFFER {
                 scratch.body = v;
@@ -544,6 +550,7 @@ impl Conn {
             cx,
             shared.server_header(),
         );
+        crate::response::recycle_headers(std::mem::take(res.headers_mut()));
         if !keep_alive {
             self.close_after_write = true;
         }

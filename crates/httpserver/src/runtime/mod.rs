@@ -160,6 +160,8 @@ pub(crate) struct Scratch {
     pub(crate) wbuf: Vec<u8>,
     pub(crate) headers: Vec<HeaderSpan>,
     pub(crate) body: Vec<u8>,
+    pub(crate) params: Vec<crate::request::ParamSpan>,
+    pub(crate) param_text: String,
 }
 
 /// A started server: its address, a shutdown handle, and the thread that
