@@ -22,7 +22,11 @@ type Outcome = Result<(usize, bool), ParseError>;
 
 /// Feeds `input` in the given pieces the way a connection does: each call gets
 /// what the previous ones left unconsumed plus the next piece.
-fn feed(input: &[u8], cuts: impl Iterator<Item = usize>, limits: ChunkedLimits) -> (Outcome, Vec<u8>) {
+fn feed(
+    input: &[u8],
+    cuts: impl Iterator<Item = usize>,
+    limits: ChunkedLimits,
+) -> (Outcome, Vec<u8>) {
     let mut dec = ChunkedDecoder::new(limits);
     let mut out = Vec::new();
     let mut pos = 0;
@@ -31,14 +35,23 @@ fn feed(input: &[u8], cuts: impl Iterator<Item = usize>, limits: ChunkedLimits) 
         let piece = &input[pos..end.max(pos)];
         outcome = match dec.decode(piece, &mut out) {
             Ok(d) => {
-                assert!(d.consumed <= piece.len(), "consumed {} of {}", d.consumed, piece.len());
+                assert!(
+                    d.consumed <= piece.len(),
+                    "consumed {} of {}",
+                    d.consumed,
+                    piece.len()
+                );
                 assert_eq!(d.done, dec.is_done());
                 pos += d.consumed;
                 Ok((pos, d.done))
             }
             Err(e) => Err(e),
         };
-        assert!(out.len() as u64 <= limits.max_body, "decoded {} > max_body", out.len());
+        assert!(
+            out.len() as u64 <= limits.max_body,
+            "decoded {} > max_body",
+            out.len()
+        );
         if !matches!(outcome, Ok((_, false))) {
             break;
         }

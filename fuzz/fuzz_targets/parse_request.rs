@@ -19,7 +19,10 @@ const TIGHT: Limits = Limits {
 
 fn in_head(span: Span, len: usize) {
     assert!(span.start <= span.end, "inverted span {span:?}");
-    assert!(span.end as usize <= len, "span {span:?} past head end {len}");
+    assert!(
+        span.end as usize <= len,
+        "span {span:?} past head end {len}"
+    );
 }
 
 fn check(buf: &[u8], limits: &Limits) {

@@ -34,7 +34,10 @@ fn build(data: &[u8]) -> Option<(http::Request<Vec<u8>>, Vec<String>)> {
         Some(b"HTTP/1.0") => http::Version::HTTP_10,
         _ => http::Version::HTTP_11,
     };
-    let mut builder = http::Request::builder().method(method).uri(uri).version(version);
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .version(version);
     let mut names = Vec::new();
     loop {
         let line = next_line();
@@ -62,10 +65,17 @@ fn exercise(req: &Request, names: &[String]) {
     let _ = (req.version(), req.host(), req.peer_addr(), req.body().len());
     let pairs = req.query_pairs();
     for (k, _) in &pairs {
-        assert!(req.query(k).is_some(), "query_pairs has {k:?}, query() does not");
+        assert!(
+            req.query(k).is_some(),
+            "query_pairs has {k:?}, query() does not"
+        );
     }
     let _ = req.query_as::<Vec<(String, String)>>();
-    for name in names.iter().map(String::as_str).chain(["host", "content-type", "Content-Length"]) {
+    for name in names
+        .iter()
+        .map(String::as_str)
+        .chain(["host", "content-type", "Content-Length"])
+    {
         let _ = (req.header(name), req.header_bytes(name), req.param(name));
     }
     let _ = req.headers().count();

@@ -12,7 +12,7 @@
 //! than a single final `chunked` are all errors, never guesses.
 
 use super::error::ParseError;
-use super::token::{host_byte, is_token, target_byte, tchar, trim_ows, value_byte};
+use super::token::{host_byte, target_run, tchar, token_run, trim_ows, value_byte, value_run};
 
 /// Size limits for a request head. Each one maps to its own status.
 ///
@@ -189,7 +189,12 @@ pub struct RequestHead {
 /// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n", 0), None);
 /// ```
 pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from.saturating_sub(3);
+    // Empty lines before the request line are skipped, as the parser does.
+    let mut lead = 0;
+    while buf[lead..].starts_with(b"\r\n") {
+        lead += 2;
+    }
+    let mut i = from.saturating_sub(3).max(lead);
     while i + 3 < buf.len() {
         match buf[i + 3] {
             b'\n' => {
@@ -238,6 +243,17 @@ pub fn parse_request(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Status<RequestHead>, ParseError> {
     headers.clear();
+    // While the input runs out: within the limits it is Partial, else the
+    // limit's error.
+    let partial = |line_start: usize, in_line: bool| {
+        if in_line && buf.len() - line_start > limits.max_request_line {
+            Err(ParseError::UriTooLong)
+        } else if buf.len() > limits.max_head {
+            Err(ParseError::HeadersTooLarge)
+        } else {
+            Ok(Status::Partial)
+        }
+    };
 
     // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
     // received before the request line.
@@ -254,53 +270,121 @@ pub fn parse_request(
         }
     }
 
-    // Request line.
-    let window = &buf[pos..buf.len().min(pos + limits.max_request_line + 2)];
-    let Some(nl) = window.iter().position(|&b| b == b'\n') else {
-        if buf.len() - pos > limits.max_request_line + 1 {
-            return Err(ParseError::UriTooLong);
-        }
-        return Ok(Status::Partial);
-    };
-    let line_end = pos + nl;
-    if nl == 0 || buf[line_end - 1] != b'\r' {
-        return Err(ParseError::InvalidLineEnding);
+    // Request line: method SP request-target SP HTTP-version CRLF.
+    let line_start = pos;
+    let method_end = pos + token_run(&buf[pos..]);
+    match buf.get(method_end) {
+        None => return partial(line_start, true),
+        Some(b' ') if method_end > pos => {}
+        Some(_) => return Err(ParseError::InvalidMethod),
     }
-    if nl - 1 > limits.max_request_line {
+    let target_start = method_end + 1;
+    let target_end = target_start + target_run(&buf[target_start..]);
+    if target_end - line_start > limits.max_request_line {
         return Err(ParseError::UriTooLong);
     }
-    let line = parse_request_line(buf, pos, line_end - 1)?;
-    pos = line_end + 1;
+    match buf.get(target_end) {
+        None => return partial(line_start, true),
+        Some(b' ') if target_end > target_start => {}
+        Some(b' ') => return Err(ParseError::InvalidTarget),
+        Some(b'\r' | b'\n') => return Err(ParseError::InvalidRequestLine),
+        Some(_) => return Err(ParseError::InvalidTarget),
+    }
+    let version_start = target_end + 1;
+    let Some(tail) = buf.get(version_start..version_start + 10) else {
+        let available = &buf[version_start.min(buf.len())..];
+        // Fail early on what cannot become a version line.
+        if !b"HTTP/".starts_with(&available[..available.len().min(5)]) {
+            return Err(ParseError::InvalidVersion);
+        }
+        return partial(line_start, true);
+    };
+    let version = parse_version(&tail[..8])?;
+    match &tail[8..] {
+        b"\r\n" => {}
+        [b'\r' | b'\n', _] => return Err(ParseError::InvalidLineEnding),
+        _ => return Err(ParseError::InvalidVersion),
+    }
+    if version_start + 8 - line_start > limits.max_request_line {
+        return Err(ParseError::UriTooLong);
+    }
+    let method = &buf[line_start..method_end];
+    let target = &buf[target_start..target_end];
+    let (form, path, query, authority) = parse_target(method, target, target_start)?;
+    let line = RequestLine {
+        method: Span::new(line_start, method_end),
+        target: Span::new(target_start, target_end),
+        form,
+        path,
+        query,
+        authority,
+        version,
+    };
+    pos = version_start + 10;
 
     // Header section.
     let mut info = FieldInfo::default();
     loop {
-        let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
-            if buf.len() > limits.max_head {
-                return Err(ParseError::HeadersTooLarge);
-            }
-            return Ok(Status::Partial);
-        };
-        let end = pos + nl;
-        if end + 1 > limits.max_head {
+        if pos > limits.max_head {
             return Err(ParseError::HeadersTooLarge);
         }
-        if nl == 0 || buf[end - 1] != b'\r' {
-            return Err(ParseError::InvalidLineEnding);
-        }
-        if nl == 1 {
-            pos = end + 1;
-            break;
+        match buf.get(pos..pos + 2) {
+            Some(b"\r\n") => {
+                pos += 2;
+                break;
+            }
+            Some([b'\r' | b'\n', _]) => return Err(ParseError::InvalidLineEnding),
+            Some([b' ' | b'\t', _]) => return Err(ParseError::ObsFold),
+            Some(_) => {}
+            None => return partial(line_start, false),
         }
         if headers.len() == limits.max_headers {
             return Err(ParseError::TooManyHeaders);
         }
-        let field = parse_field_line(buf, pos, end - 1)?;
+        // field-name ":"
+        let name_end = pos + token_run(&buf[pos..]);
+        match buf.get(name_end) {
+            Some(b':') if name_end > pos => {}
+            None => return partial(line_start, false),
+            Some(b' ' | b'\t') if name_end > pos => {
+                let after = trim_ows(&buf[name_end..]);
+                return Err(if after.first() == Some(&b':') {
+                    ParseError::WhitespaceBeforeColon
+                } else {
+                    ParseError::InvalidHeaderName
+                });
+            }
+            Some(_) => return Err(ParseError::InvalidHeaderName),
+        }
+        // OWS field-value OWS CRLF
+        let mut v0 = name_end + 1;
+        while matches!(buf.get(v0), Some(b' ' | b'\t')) {
+            v0 += 1;
+        }
+        let v_end = v0 + value_run(&buf[v0..]);
+        match buf.get(v_end..v_end + 2) {
+            Some(b"\r\n") => {}
+            None if buf.len() - v_end < 2 && buf.get(v_end).is_none_or(|&b| b == b'\r') => {
+                return partial(line_start, false);
+            }
+            _ if buf[v_end] == b'\n' => return Err(ParseError::InvalidLineEnding),
+            _ => return Err(ParseError::InvalidHeaderValue),
+        }
+        let mut v1 = v_end;
+        while v1 > v0 && matches!(buf[v1 - 1], b' ' | b'\t') {
+            v1 -= 1;
+        }
+        let field = HeaderSpan {
+            name: Span::new(pos, name_end),
+            value: Span::new(v0, v1),
+        };
         info.observe(buf, field)?;
         headers.push(field);
-        pos = end + 1;
+        pos = v_end + 2;
     }
-
+    if pos > limits.max_head {
+        return Err(ParseError::HeadersTooLarge);
+    }
     let head = info.finish(line, pos)?;
     Ok(Status::Complete(head))
 }
@@ -315,41 +399,6 @@ struct RequestLine {
     query: Option<Span>,
     authority: Option<Span>,
     version: Version,
-}
-
-/// Parses `method SP request-target SP HTTP-version` in `buf[start..end]`.
-fn parse_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
-    let line = &buf[start..end];
-    let (Some(sp1), Some(sp2)) = (
-        line.iter().position(|&b| b == b' '),
-        line.iter().rposition(|&b| b == b' '),
-    ) else {
-        return Err(ParseError::InvalidRequestLine);
-    };
-    if sp1 == sp2 || sp2 == sp1 + 1 {
-        return Err(ParseError::InvalidRequestLine);
-    }
-    let method = &line[..sp1];
-    if !is_token(method) {
-        return Err(ParseError::InvalidMethod);
-    }
-    let target = &line[sp1 + 1..sp2];
-    if !target.iter().all(|&b| target_byte(b)) {
-        return Err(ParseError::InvalidTarget);
-    }
-    let version = parse_version(&line[sp2 + 1..])?;
-
-    let t0 = start + sp1 + 1;
-    let (form, path, query, authority) = parse_target(method, target, t0)?;
-    Ok(RequestLine {
-        method: Span::new(start, start + sp1),
-        target: Span::new(t0, t0 + target.len()),
-        form,
-        path,
-        query,
-        authority,
-        version,
-    })
 }
 
 /// `HTTP-version = "HTTP" "/" DIGIT "." DIGIT` (RFC 9112 section 2.3).
@@ -373,8 +422,12 @@ type TargetParts = (TargetForm, Span, Option<Span>, Option<Span>);
 /// Classifies the request-target (RFC 9112 section 3.2) and finds its path and
 /// query. `t0` is the target's offset in the buffer.
 fn parse_target(method: &[u8], target: &[u8], t0: usize) -> Result<TargetParts, ParseError> {
-    if target.contains(&b'#') {
-        return Err(ParseError::InvalidTarget);
+    // One pass finds the query and refuses a fragment.
+    let mark = target.iter().position(|&b| b == b'?' || b == b'#');
+    if let Some(m) = mark {
+        if target[m] == b'#' || target[m..].contains(&b'#') {
+            return Err(ParseError::InvalidTarget);
+        }
     }
     if method == b"CONNECT" {
         // authority-form: host ":" port, nothing else.
@@ -420,8 +473,7 @@ fn parse_target(method: &[u8], target: &[u8], t0: usize) -> Result<TargetParts, 
         }
         (TargetForm::Absolute, a1, Some(Span::new(t0 + a0, t0 + a1)))
     };
-    let rest = &target[rest_start..];
-    let (path, query) = match rest.iter().position(|&b| b == b'?') {
+    let (path, query) = match mark.and_then(|m| m.checked_sub(rest_start)) {
         Some(q) => (
             Span::new(t0 + rest_start, t0 + rest_start + q),
             Some(Span::new(t0 + rest_start + q + 1, t0 + target.len())),
