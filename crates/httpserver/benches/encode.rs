@@ -1,5 +1,6 @@
 //! Response head encoding.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use httpserver::codec::{encode_head, BodyFraming, EncodeContext, Version};

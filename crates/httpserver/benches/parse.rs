@@ -1,6 +1,7 @@
 //! The request-head parser against `httparse` on three typical requests,
 //! in bytes per second.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use httpserver::codec::{parse_request, Limits, Status};
 

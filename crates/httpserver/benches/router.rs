@@ -1,5 +1,6 @@
 //! Route matching on a table of about 100 routes.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use http::Method;
 use httpserver::router::{Lookup, RouteTree};

@@ -250,7 +250,7 @@ fn worker_loop(shared: &Arc<Shared>) {
         let timeout = extra.then_some(shared.config.worker_idle_timeout);
         pool.polling.fetch_add(1, Ordering::AcqRel);
         let waited = shared.epoll.wait(&mut events, timeout);
-        let still_polling = pool.polling.fetch_sub(1, Ordering::AcqRel) - 1;
+        pool.polling.fetch_sub(1, Ordering::AcqRel);
         if shared.state.load(Ordering::Acquire) == STOPPED {
             break;
         }
@@ -269,11 +269,6 @@ fn worker_loop(shared: &Arc<Shared>) {
                 continue;
             }
         }
-        // Nobody else is waiting for events: add a worker so a slow handler
-        // here does not leave new requests unserved.
-        if still_polling == 0 && pool.try_add_thread() {
-            let _ = spawn_worker(shared);
-        }
         for token in events.tokens() {
             match token {
                 LISTENER => accept_batch(shared),
@@ -285,7 +280,7 @@ fn worker_loop(shared: &Arc<Shared>) {
                 }
             }
         }
-        while pool.busy.load(Ordering::Acquire) < pool.max_busy {
+        while pool.busy() < pool.max_busy {
             match pool.pop() {
                 Some(conn) => serve(shared, conn, &mut scratch),
                 None => break,
@@ -363,9 +358,30 @@ fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
     }
 }
 
+/// How often the timer checks whether every worker is stuck.
+const POOL_CHECK: Duration = Duration::from_millis(10);
+
+/// Adds a worker when none is waiting for events and no handler finished
+/// since the last check: every thread is held by a slow handler (or a slow
+/// write), and new requests would otherwise wait. Short handlers under load
+/// keep finishing, so a busy server keeps one thread per core.
+fn grow_if_stuck(shared: &Arc<Shared>, before: u64) -> u64 {
+    let pool = &shared.pool;
+    let now = pool.completed();
+    if now == before
+        && pool.polling.load(Ordering::Acquire) == 0
+        && shared.state.load(Ordering::Acquire) != STOPPED
+        && pool.try_add_thread()
+    {
+        tracing::debug!(threads = pool.threads.load(Ordering::Relaxed), "all workers busy; adding one");
+        let _ = spawn_worker(shared);
+    }
+    now
+}
+
 /// Sweeps for expired connections and drives shutdown; returns when the
 /// server has stopped.
-pub(crate) fn timer_loop(shared: &Shared) {
+pub(crate) fn timer_loop(shared: &Arc<Shared>) {
     let shortest = [
         shared.config.head_timeout,
         shared.config.body_timeout,
@@ -376,8 +392,15 @@ pub(crate) fn timer_loop(shared: &Shared) {
     .min()
     .unwrap_or(Duration::from_secs(1));
     let tick = (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    let mut next_sweep = Instant::now();
+    let mut completed = shared.pool.completed();
     loop {
-        thread::sleep(tick);
+        thread::sleep(POOL_CHECK.min(tick));
+        completed = grow_if_stuck(shared, completed);
+        if Instant::now() < next_sweep {
+            continue;
+        }
+        next_sweep = Instant::now() + tick;
         if shared.signal.swap(false, Ordering::AcqRel) {
             shared.begin_shutdown();
         }
@@ -396,7 +419,7 @@ pub(crate) fn timer_loop(shared: &Shared) {
         }
         if draining {
             let idle = shared.slab.open() == 0
-                && shared.pool.busy.load(Ordering::Acquire) == 0
+                && shared.pool.busy() == 0
                 && shared.pool.queued() == 0;
             let deadline = *shared
                 .drain_deadline

@@ -3,10 +3,13 @@
 //! slot is taken.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::conn::Conn;
+
+const BUSY_MASK: u64 = 0xffff_ffff;
+const FINISHED_ONE: u64 = 1 << 32;
 
 /// Counters and the overflow queue of the worker pool.
 #[derive(Debug)]
@@ -15,8 +18,10 @@ pub(crate) struct Pool {
     pub(crate) threads: AtomicUsize,
     /// Workers waiting in `epoll_wait`.
     pub(crate) polling: AtomicUsize,
-    /// Handlers running.
-    pub(crate) busy: AtomicUsize,
+    /// Handlers running (low 32 bits) and handlers finished, wrapping (high
+    /// 32 bits): one word, so a request costs two atomic operations on one
+    /// cache line, and the timer can tell progress from a stall.
+    slots: AtomicU64,
     /// `min_workers`.
     pub(crate) min: usize,
     /// `max_workers`: most handlers at once.
@@ -34,7 +39,7 @@ impl Pool {
         Pool {
             threads: AtomicUsize::new(0),
             polling: AtomicUsize::new(0),
-            busy: AtomicUsize::new(0),
+            slots: AtomicU64::new(0),
             min: min.max(1),
             max_busy,
             max_threads: max_busy + 1,
@@ -47,19 +52,30 @@ impl Pool {
     /// Takes a handler slot if one is free.
     #[inline]
     pub(crate) fn try_acquire(&self) -> bool {
-        let prev = self.busy.fetch_add(1, Ordering::AcqRel);
-        if prev < self.max_busy {
+        let prev = self.slots.fetch_add(1, Ordering::AcqRel);
+        if (prev & BUSY_MASK) < self.max_busy as u64 {
             true
         } else {
-            self.busy.fetch_sub(1, Ordering::AcqRel);
+            self.slots.fetch_sub(1, Ordering::AcqRel);
             false
         }
     }
 
-    /// Gives a handler slot back.
+    /// Gives a handler slot back and counts the handler as finished.
     #[inline]
     pub(crate) fn release(&self) {
-        self.busy.fetch_sub(1, Ordering::AcqRel);
+        // +1 finished, -1 running (running is at least 1: no borrow).
+        self.slots.fetch_add(FINISHED_ONE - 1, Ordering::AcqRel);
+    }
+
+    /// Handlers running.
+    pub(crate) fn busy(&self) -> usize {
+        (self.slots.load(Ordering::Acquire) & BUSY_MASK) as usize
+    }
+
+    /// Handlers finished so far (wrapping).
+    pub(crate) fn completed(&self) -> u64 {
+        self.slots.load(Ordering::Relaxed) >> 32
     }
 
     pub(crate) fn queue_has_room(&self) -> bool {
@@ -124,7 +140,7 @@ mod tests {
         assert!(!pool.try_acquire());
         pool.release();
         assert!(pool.try_acquire());
-        assert_eq!(pool.busy.load(Ordering::Relaxed), 2);
+        assert_eq!((pool.busy(), pool.completed()), (2, 1));
         assert!(pool.try_add_thread() && pool.try_add_thread() && pool.try_add_thread());
         assert!(!pool.try_add_thread(), "max_workers + 1 threads at most");
         assert!(pool.try_retire() && pool.try_retire());

@@ -1,0 +1,580 @@
+#!/usr/bin/env python3
+"""Load benchmark: httpserver against hyper, actix-web and the floor.
+
+For each mode (unpinned, pinned), each round, and each server in turn
+(A B C D A B C D ...), starts the server on a free 127.0.0.1 port, checks
+each route's body, then per test: warms up with wrk, reads the server's CPU
+time from /proc, runs wrk, reads it again. Writes medians across rounds and
+the median of per-round ratios to --out (Markdown) and to stdout, and every
+measurement to the same path with a .json suffix.
+
+Python 3 standard library only. Loopback only; every wrk run is bounded by
+-d plus a hard timeout; stops only the processes it started.
+
+    python3 bench/run.py --rounds 3 --duration 10 --warmup 2 \
+        --modes unpinned,pinned --tests all \
+        --servers httpserver,hyper,actix,floor --out bench/RESULTS.md
+    python3 bench/run.py --quick        # 1 round, 2 s, unpinned
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+PIPELINE_LUA = os.path.join(BENCH, "wrk", "pipeline.lua")
+LOG_DIR = os.path.join(BENCH, "target", "bench-logs")
+
+BINARIES = {
+    "httpserver": os.path.join(ROOT, "target", "release", "examples", "bench"),
+    "hyper": os.path.join(BENCH, "target", "release", "hyper-peer"),
+    "actix": os.path.join(BENCH, "target", "release", "actix-peer"),
+    "floor": os.path.join(BENCH, "target", "release", "floor"),
+}
+
+# name -> (path, connections, pipelined)
+TESTS = {
+    "plaintext-c64": ("/plaintext", 64, False),
+    "plaintext-c256": ("/plaintext", 256, False),
+    "plaintext-c64-pipelined16": ("/plaintext", 64, True),
+    "json-c64": ("/json", 64, False),
+    "users-c64": ("/users/42", 64, False),
+}
+PIPELINED = "plaintext-c64-pipelined16"
+
+EXPECTED = {
+    "/plaintext": b"Hello, World!",
+    "/json": b'{"message":"Hello, World!"}',
+    "/users/42": b'{"id":"42"}',
+}
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PINS = {"pinned": ("0", "1"), "unpinned": (None, None)}  # (server CPU, wrk CPU)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def is_plaintext(test):
+    return TESTS[test][0] == "/plaintext"
+
+
+def tests_for(server, tests):
+    # The floor answers every request with the plaintext response.
+    return [t for t in tests if server != "floor" or is_plaintext(t)]
+
+
+# ---------------------------------------------------------------- /proc
+
+
+def cpu_ticks(pid):
+    """utime + stime of the whole process (all threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+
+
+def proc_status(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS", "Threads"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def reset_peak_rss(pid):
+    """Resets VmHWM (Linux >= 4.0) so the next read is the peak of one test.
+    Returns False where the kernel does not allow it."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, timeout=2.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        return res.status, res.read()
+    finally:
+        conn.close()
+
+
+class Server:
+    def __init__(self, name, binary, cpu):
+        self.name = name
+        self.port = free_port()
+        cmd = [binary]
+        if cpu is not None:
+            cmd = ["taskset", "-c", cpu] + cmd  # taskset execs: same pid
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self.log = open(os.path.join(LOG_DIR, f"{name}.log"), "ab")
+        self.proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, "PORT": str(self.port)},
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+        )
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} "
+                                   f"before answering (see {self.log.name})")
+            try:
+                status, _ = get(self.port, "/plaintext", timeout=1.0)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def check_routes(self):
+        paths = ["/plaintext"] if self.name == "floor" else list(EXPECTED)
+        for path in paths:
+            status, body = get(self.port, path)
+            if status != 200 or body != EXPECTED[path]:
+                raise RuntimeError(f"{self.name} GET {path}: status {status}, body {body!r}, "
+                                   f"expected 200 {EXPECTED[path]!r}")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 10 s. Returns seconds taken."""
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                log(f"  {self.name} ignored SIGTERM for 10 s: SIGKILL")
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return time.monotonic() - start
+
+
+# ---------------------------------------------------------------- wrk
+
+UNITS_US = {"us": 1.0, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}
+
+
+def to_us(value, unit):
+    return float(value) * UNITS_US[unit]
+
+
+def parse_wrk(out):
+    def one(pattern, cast=float):
+        m = re.search(pattern, out, re.M)
+        if not m:
+            raise ValueError(f"wrk output lacks {pattern!r}:\n{out}")
+        return m.groups() if len(m.groups()) > 1 else cast(m.group(1))
+
+    res = {
+        "requests": int(one(r"^\s*(\d+) requests in ", int)),
+        "rps": one(r"^Requests/sec:\s+([\d.]+)"),
+    }
+    dist = [to_us(*one(rf"^\s+{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$"))
+            for pct in ("50", "75", "90", "99")]
+    # wrk 4.1 can print a broken distribution (0.00us at high percentiles
+    # when its coordinated-omission correction puts samples below the
+    # minimum it scans from); such a run has no usable percentiles.
+    res["latency_valid"] = all(v > 0 for v in dist) and dist == sorted(dist)
+    res["p50_us"], res["p99_us"] = (dist[0], dist[3]) if res["latency_valid"] else (None, None)
+    res["wrk_percentiles_us"] = dict(zip(("50", "75", "90", "99"), dist))
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(g) for g in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    res["errors"] = errors
+    return res
+
+
+def wrk_cmd(args, port, test, duration, cpu):
+    path, conns, pipelined = TESTS[test]
+    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{conns}", f"-d{duration}s", "--latency"]
+    if pipelined:
+        cmd += ["-s", PIPELINE_LUA]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    if cpu is not None:
+        cmd = ["taskset", "-c", cpu] + cmd
+    return cmd
+
+
+def run_wrk(cmd, duration, server=None):
+    """Runs wrk (bounded: its -d plus 30 s). While it runs, samples the
+    server's thread count; returns (stdout, max threads seen)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + duration + 30
+    threads = 0
+    while proc.poll() is None:
+        if server is not None and server.alive():
+            try:
+                threads = max(threads, proc_status(server.pid)["Threads"])
+            except (OSError, KeyError):
+                pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"wrk did not finish within {duration + 30} s: {shlex.join(cmd)}")
+        time.sleep(0.25)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk exited {proc.returncode}: {shlex.join(cmd)}\n{out}")
+    return out, threads
+
+
+def measure(args, server, test, wrk_cpu):
+    if args.warmup > 0:
+        run_wrk(wrk_cmd(args, server.port, test, args.warmup, wrk_cpu), args.warmup)
+    reset = reset_peak_rss(server.pid)
+    t0 = cpu_ticks(server.pid)
+    s0 = proc_status(server.pid)
+    cmd = wrk_cmd(args, server.port, test, args.duration, wrk_cpu)
+    out, max_threads = run_wrk(cmd, args.duration, server)
+    t1 = cpu_ticks(server.pid)
+    s1 = proc_status(server.pid)
+    res = parse_wrk(out)
+    if TESTS[test][2]:
+        # wrk corrects for coordinated omission with the mean interval
+        # between responses on a connection; with 16 requests per write that
+        # is about 1/16 of a round trip, so nearly every sample spawns up to
+        # 15 synthetic ones and the distribution describes wrk, not the
+        # server. Kept in the JSON, left out of the tables.
+        res["p50_us"] = res["p99_us"] = None
+        res["latency_valid"] = False
+    cpu_us = (t1 - t0) * 1e6 / CLK_TCK
+    res.update(
+        cpu_us=cpu_us,
+        cpu_us_per_req=cpu_us / res["requests"] if res["requests"] else float("nan"),
+        rss_kb=s1["VmHWM"],
+        rss_is_test_peak=reset,
+        threads=max(max_threads, s0["Threads"], s1["Threads"]),
+        wrk_cmd=shlex.join(cmd),
+    )
+    return res
+
+
+# ---------------------------------------------------------------- summary
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt_lat(us):
+    if us is None:
+        return "n/a"
+    if us < 1000:
+        return f"{us:.0f} µs"
+    if us < 1e6:
+        return f"{us / 1000:.2f} ms"
+    return f"{us / 1e6:.2f} s"
+
+
+def fmt(value, spec):
+    return "–" if value is None else format(value, spec)
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def by_round(records, mode, test, server):
+    return {r["round"]: r for r in records
+            if r["mode"] == mode and r["test"] == test and r["server"] == server}
+
+
+def overhead(rec, floor_rec):
+    if rec is None or floor_rec is None:
+        return None
+    return rec["cpu_us_per_req"] - floor_rec["cpu_us_per_req"]
+
+
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def summarise(records, mode, tests, servers):
+    """Returns Markdown for one mode: the medians table and the ratios table."""
+    rows = []
+    for test in tests:
+        floor = by_round(records, mode, test, "floor")
+        for server in servers:
+            rounds = by_round(records, mode, test, server)
+            if not rounds:
+                continue
+            rs = list(rounds.values())
+            ovh = None
+            if is_plaintext(test) and server != "floor" and floor:
+                ovh = median([overhead(r, floor.get(n)) for n, r in rounds.items()])
+            rows.append([
+                test, server,
+                fmt(median([r["rps"] for r in rs]), ",.0f"),
+                fmt_lat(median([r["p50_us"] for r in rs])),
+                fmt_lat(median([r["p99_us"] for r in rs])),
+                fmt(median([r["cpu_us_per_req"] for r in rs]), ".2f"),
+                fmt(ovh, ".2f"),
+                fmt(median([r["rss_kb"] / 1024 for r in rs]), ".1f"),
+                fmt(median([r["threads"] for r in rs]), ".0f"),
+                str(sum(r["errors"] for r in rs)),
+                str(len(rs)),
+            ])
+    out = [table(["test", "server", "req/s", "p50", "p99", "CPU µs/req",
+                  "overhead above floor µs/req", "peak RSS MiB", "threads", "errors",
+                  "rounds"], rows)]
+
+    for base in ("hyper", "actix"):
+        if base not in servers:
+            continue
+        rows = []
+        for test in tests:
+            if base == "actix" and test != PIPELINED:
+                continue
+            ref = by_round(records, mode, test, base)
+            floor = by_round(records, mode, test, "floor")
+            if not ref:
+                continue
+            for server in servers:
+                if server == base:
+                    continue
+                rounds = by_round(records, mode, test, server)
+                pairs = [(r, ref[n], floor.get(n)) for n, r in rounds.items() if n in ref]
+                if not pairs:
+                    continue
+                ovh = None
+                if is_plaintext(test) and server != "floor" and floor:
+                    ovh = median([ratio(overhead(r, f), overhead(b, f)) for r, b, f in pairs])
+                rows.append([
+                    test, server,
+                    fmt(median([ratio(r["rps"], b["rps"]) for r, b, _ in pairs]), ".2f"),
+                    fmt(median([ratio(r["cpu_us_per_req"], b["cpu_us_per_req"])
+                                for r, b, _ in pairs]), ".2f"),
+                    fmt(ovh, ".2f"),
+                    fmt(median([ratio(r["p99_us"], b["p99_us"]) for r, b, _ in pairs]), ".2f"),
+                    str(len(pairs)),
+                ])
+        if rows:
+            what = "pipelined test only" if base == "actix" else "every test"
+            out.append(f"Median of per-round ratios vs {base} ({what}; < 1 is better for "
+                       f"CPU, overhead and p99, > 1 is better for req/s):")
+            out.append(table(["test", "server", f"req/s ÷ {base}", f"CPU/req ÷ {base}",
+                              f"overhead ÷ {base}'s", f"p99 ÷ {base}", "rounds"], rows))
+    return "\n\n".join(out)
+
+
+# ---------------------------------------------------------------- report
+
+
+def read_first(path, key):
+    try:
+        with open(path) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k.strip() == key:
+                    return v.strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def command_output(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_info():
+    wrk_version = command_output(["wrk", "--version"]).splitlines()
+    commit = command_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT)
+    dirty = command_output(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": read_first("/proc/cpuinfo", "model name"),
+        "memory": read_first("/proc/meminfo", "MemTotal"),
+        "kernel": f"{platform.system()} {platform.release()} {platform.version()}",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "wrk": wrk_version[0] if wrk_version else "?",
+        "rustc": command_output(["rustc", "--version"]),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "loadavg_start": open("/proc/loadavg").read().split()[:3],
+    }
+
+
+def report(args, info, records, failures, command):
+    lines = [
+        "# Load benchmark results",
+        "",
+        f"- machine: {info['nproc']} CPUs, {info['cpu']}, {info['memory']} memory",
+        f"- kernel: {info['kernel']}",
+        f"- date: {info['date']}; load average at start {' '.join(info['loadavg_start'])}, "
+        f"at end {' '.join(open('/proc/loadavg').read().split()[:3])}",
+        f"- toolchain: {info['rustc']}; load generator: {info['wrk']}; httpserver at {info['commit']}",
+        f"- command: `{command}`",
+        f"- rounds {args.rounds}, {args.duration} s per measured run after {args.warmup} s of warm-up; "
+        f"wrk with {args.wrk_threads} thread(s); modes: {', '.join(args.modes)}",
+        "",
+        "See bench/README.md for what each figure means. CPU µs/req is the server's "
+        "user+system CPU time from /proc/PID/stat over the measured run divided by the "
+        "requests wrk completed; overhead is that minus the floor's for the same test in "
+        "the same round. Peak RSS is VmHWM over the measured run; threads the most seen "
+        "during it. All figures are medians across rounds. p50/p99 are n/a for the "
+        "pipelined test: wrk's latency distribution is not meaningful there (README).",
+    ]
+    for mode in args.modes:
+        if not any(r["mode"] == mode for r in records):
+            continue
+        server_cpu, wrk_cpu = PINS[mode]
+        where = (f"server on CPU {server_cpu}, wrk on CPU {wrk_cpu} (taskset)"
+                 if server_cpu is not None else "no pinning: server and wrk share both CPUs")
+        lines += ["", f"## {mode}: {where}", "", summarise(records, mode, args.tests, args.servers)]
+    if failures:
+        lines += ["", "## Failures", ""] + [f"- {f}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run")
+    ap.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measured run")
+    ap.add_argument("--modes", default="unpinned,pinned")
+    ap.add_argument("--tests", default="all", help="'all' or a comma list of " + ", ".join(TESTS))
+    ap.add_argument("--servers", default="httpserver,hyper,actix,floor")
+    ap.add_argument("--out", default=None, help="Markdown output (default bench/RESULTS.md; "
+                    "with --quick bench/target/RESULTS-quick.md)")
+    ap.add_argument("--wrk-threads", type=int, default=1,
+                    help="wrk -t (default 1: pinned mode gives wrk one CPU; 1 in both modes "
+                         "keeps the load generator the same)")
+    ap.add_argument("--bin", action="append", default=[], metavar="NAME=PATH",
+                    help="override a server binary")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: 1 round, 2 s runs, 1 s warm-up, unpinned only")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.warmup, args.modes = 1, 2, 1, "unpinned"
+    if args.out is None:
+        args.out = os.path.join(BENCH, "target", "RESULTS-quick.md") if args.quick \
+            else os.path.join(BENCH, "RESULTS.md")
+    args.modes = [m for m in args.modes.split(",") if m]
+    args.tests = list(TESTS) if args.tests == "all" else [t for t in args.tests.split(",") if t]
+    args.servers = [s for s in args.servers.split(",") if s]
+    for name, known in (("mode", PINS), ("test", TESTS), ("server", BINARIES)):
+        for value in getattr(args, name + "s"):
+            if value not in known:
+                ap.error(f"unknown {name} {value!r}; known: {', '.join(known)}")
+    for spec in args.bin:
+        name, _, path = spec.partition("=")
+        if name not in BINARIES or not path:
+            ap.error(f"--bin wants NAME=PATH with NAME one of {', '.join(BINARIES)}")
+        BINARIES[name] = os.path.abspath(path)
+    if args.rounds < 1 or args.duration < 1 or args.warmup < 0:
+        ap.error("--rounds and --duration must be >= 1, --warmup >= 0")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    missing = [f"{s}: {BINARIES[s]}" for s in args.servers if not os.access(BINARIES[s], os.X_OK)]
+    if missing:
+        sys.exit("missing server binaries (run bench/run.sh, or build them):\n  " + "\n  ".join(missing))
+    for tool in ["wrk"] + (["taskset"] if "pinned" in args.modes else []):
+        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+            sys.exit(f"{tool} not found")
+    command = os.environ.get("BENCH_COMMAND") or shlex.join(["python3", "bench/run.py"] + argv)
+    info = machine_info()
+    records, failures = [], []
+    n_runs = sum(len(tests_for(s, args.tests)) for s in args.servers) * args.rounds * len(args.modes)
+    log(f"{n_runs} measured runs, about {n_runs * (args.duration + args.warmup + 0.5) / 60:.0f} min")
+
+    for mode in args.modes:
+        server_cpu, wrk_cpu = PINS[mode]
+        for rnd in range(1, args.rounds + 1):
+            for name in args.servers:
+                log(f"[{mode} round {rnd}/{args.rounds}] {name}")
+                server = Server(name, BINARIES[name], server_cpu)
+                try:
+                    server.wait_ready()
+                    server.check_routes()
+                    for test in tests_for(name, args.tests):
+                        if not server.alive():
+                            raise RuntimeError(f"{name} died (exit {server.proc.returncode})")
+                        res = measure(args, server, test, wrk_cpu)
+                        res.update(mode=mode, round=rnd, server=name, test=test)
+                        records.append(res)
+                        log(f"  {test:26} {res['rps']:>11,.0f} req/s  p50 {fmt_lat(res['p50_us']):>9}"
+                            f"  p99 {fmt_lat(res['p99_us']):>9}  {res['cpu_us_per_req']:6.2f} CPU µs/req"
+                            f"  {res['rss_kb'] / 1024:6.1f} MiB  {res['threads']} threads"
+                            + (f"  {res['errors']} errors" if res["errors"] else ""))
+                except (RuntimeError, ValueError, OSError) as e:
+                    msg = f"{mode} round {rnd} {name}: {e}"
+                    log("  FAILED: " + msg)
+                    failures.append(msg.splitlines()[0])
+                finally:
+                    took = server.stop()
+                    if took > 2:
+                        log(f"  {name} took {took:.1f} s to stop")
+
+    text = report(args, info, records, failures, command)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(text)
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump({"machine": info, "command": command, "records": records,
+                   "failures": failures}, f, indent=1)
+    print(text)
+    log(f"wrote {args.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
