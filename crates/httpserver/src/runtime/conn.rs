@@ -428,9 +428,7 @@ impl Conn {
             if shared.pool.queue_has_room() {
                 return Step::Queue;
             }
-            tracing::warn!(peer = %self.peer, "all workers busy and queue full: 503");
-            self.body = None;
-            self.unavailable(shared);
+            self.refuse_busy(shared);
             return Step::Responded;
         }
         self.body = None;
@@ -579,6 +577,14 @@ impl Conn {
         self.rbuf.consume(self.rbuf.len());
         self.close_after_write = true;
         Step::Responded
+    }
+
+    /// Answers the buffered request with 503 because the queue filled up
+    /// after it was chosen for queueing.
+    pub(crate) fn refuse_busy(&mut self, shared: &Shared) {
+        tracing::warn!(peer = %self.peer, "all workers busy and queue full: 503");
+        self.body = None;
+        self.unavailable(shared);
     }
 
     /// 503 with Retry-After when the pool and its queue are full.
