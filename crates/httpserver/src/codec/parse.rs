@@ -246,7 +246,8 @@ pub fn parse_request(
     // While the input runs out: within the limits it is Partial, else the
     // limit's error.
     let partial = |line_start: usize, in_line: bool| {
-        if in_line && buf.len() - line_start > limits.max_request_line {
+        // `+ 1`: the line's CR may already be here without its LF.
+        if in_line && buf.len() - line_start > limits.max_request_line + 1 {
             Err(ParseError::UriTooLong)
         } else if buf.len() > limits.max_head {
             Err(ParseError::HeadersTooLarge)

@@ -519,6 +519,13 @@ fn limits_give_their_statuses() {
     let fits = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(17));
     assert!(matches!(p(fits.as_bytes()), Ok(Status::Complete(_))));
 
+    // A line exactly at the limit: its prefix ending in the CR is Partial,
+    // not 414 (found by fuzzing: fuzz/regressions/parse_request-line-at-limit-with-cr).
+    let at_limit = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(18));
+    assert!(matches!(p(at_limit.as_bytes()), Ok(Status::Complete(_))));
+    assert_eq!(p(&at_limit.as_bytes()[..33]), Ok(Status::Partial));
+    assert_eq!(p(&at_limit.as_bytes()[..34]), Ok(Status::Partial));
+
     let many = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
     assert_eq!(p(many), Err(TooManyHeaders));
     let big = format!(
