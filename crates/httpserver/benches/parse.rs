@@ -5,7 +5,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use httpserver::codec::{parse_request, Limits, Status};
 
-#[path = "inputs.rs"]
+#[path = "common/inputs.rs"]
 mod inputs;
 
 fn parse(c: &mut Criterion) {

@@ -1,10 +1,10 @@
 //! Requests shared by the parser benchmarks.
 
 /// A minimal GET.
-pub const MINIMAL: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+pub(crate) const MINIMAL: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 /// A browser GET with twelve headers.
-pub const BROWSER: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
+pub(crate) const BROWSER: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
 Host: www.kittyhell.com\r\n\
 User-Agent: Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10.6; ja-JP-mac; rv:1.9.2.3) Gecko/20100401 Firefox/3.6.3 Pathtraq/0.9\r\n\
 Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
@@ -19,7 +19,7 @@ Referer: http://www.kittyhell.com/\r\n\
 DNT: 1\r\n\r\n";
 
 /// A POST with a JSON body (the head is what is parsed).
-pub const POST_JSON: &[u8] = b"POST /api/v1/users?notify=true HTTP/1.1\r\n\
+pub(crate) const POST_JSON: &[u8] = b"POST /api/v1/users?notify=true HTTP/1.1\r\n\
 Host: api.example.com\r\n\
 User-Agent: curl/8.5.0\r\n\
 Accept: application/json\r\n\
