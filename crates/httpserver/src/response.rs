@@ -16,8 +16,11 @@ use crate::Error;
 pub enum Body {
     /// No body.
     Empty,
-    /// Bytes in memory, sent with Content-Length.
+    /// Shared or static bytes in memory, sent with Content-Length.
     Bytes(Bytes),
+    /// An owned buffer (what JSON and text bodies are built in), sent with
+    /// Content-Length.
+    Vec(Vec<u8>),
     /// A stream read on the worker and sent chunked (or with Content-Length
     /// when the length is given).
     Reader(Box<dyn Read + Send>, Option<u64>),
@@ -29,6 +32,7 @@ impl Body {
         match self {
             Body::Empty => Some(0),
             Body::Bytes(b) => Some(b.len() as u64),
+            Body::Vec(v) => Some(v.len() as u64),
             Body::Reader(_, len) => *len,
         }
     }
@@ -44,6 +48,7 @@ impl fmt::Debug for Body {
         match self {
             Body::Empty => f.write_str("Body::Empty"),
             Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Body::Vec(v) => write!(f, "Body::Vec({} bytes)", v.len()),
             Body::Reader(_, len) => write!(f, "Body::Reader({len:?})"),
         }
     }
@@ -117,6 +122,7 @@ impl Response {
         match &self.body {
             Body::Empty => Some(&[]),
             Body::Bytes(b) => Some(b),
+            Body::Vec(v) => Some(v),
             Body::Reader(..) => None,
         }
     }
@@ -167,7 +173,16 @@ impl Response {
     /// Sets a `text/plain; charset=utf-8` body.
     #[must_use]
     pub fn with_text(self, text: impl Into<String>) -> Self {
-        self.with_body("text/plain; charset=utf-8", text.into())
+        self.with_owned_body("text/plain; charset=utf-8", text.into().into_bytes())
+    }
+
+    /// Sets an owned body and its Content-Type (no conversion, no copy).
+    #[must_use]
+    pub fn with_owned_body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
+        self.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        self.body = Body::Vec(body);
+        self
     }
 
     /// Sets an `application/json` body serialized from `value`. A value that
@@ -175,7 +190,7 @@ impl Response {
     #[must_use]
     pub fn with_json<T: Serialize + ?Sized>(self, value: &T) -> Self {
         match serde_json::to_vec(value) {
-            Ok(bytes) => self.with_body("application/json", bytes),
+            Ok(bytes) => self.with_owned_body("application/json", bytes),
             Err(e) => {
                 tracing::error!(error = %e, "response JSON serialization failed");
                 Response::new(StatusCode::INTERNAL_SERVER_ERROR).with_text("internal server error")
@@ -200,6 +215,7 @@ impl Response {
         let body = match self.body {
             Body::Empty => Vec::new(),
             Body::Bytes(b) => b.to_vec(),
+            Body::Vec(v) => v,
             Body::Reader(mut r, _) => {
                 let mut v = Vec::new();
                 r.read_to_end(&mut v)?;
@@ -267,7 +283,7 @@ impl IntoBody for String {
 
 impl IntoBody for Vec<u8> {
     fn into_body_response(self, status: StatusCode) -> Response {
-        Response::new(status).with_body("application/octet-stream", self)
+        Response::new(status).with_owned_body("application/octet-stream", self)
     }
 }
 

@@ -138,4 +138,8 @@ fn half_closed_client_still_gets_its_response() {
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let ex = read_all(&mut s, Duration::from_secs(2));
     assert_eq!(ex.responses()[0].body_text(), "user hc");
+    assert!(
+        ex.closed,
+        "the server closes its side after answering a half-closed client"
+    );
 }

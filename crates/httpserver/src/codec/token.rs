@@ -91,31 +91,36 @@ macro_rules! swar {
                 Some(<$t>::from_le_bytes(chunk))
             }
 
-            /// Does any byte of `x` have a value below `n` (`n <= 128`)?
-            /// Exact: a byte at or above `n` never borrows, so only a byte
-            /// below `n` can set its flag.
+            /// High bit set in each byte of `x` below `n` (`n <= 128`).
+            /// The lowest flag is exact: a byte at or above `n` borrows from
+            /// nothing unless a lower byte was below `n`, so only flags above
+            /// the first real one can be spurious.
             #[inline]
-            fn has_less(x: $t, n: u8) -> bool {
-                x.wrapping_sub(LO * <$t>::from(n)) & !x & HI != 0
+            fn less(x: $t, n: u8) -> $t {
+                x.wrapping_sub(LO * <$t>::from(n)) & !x & HI
             }
 
-            /// Does any byte of `x` equal `b`?
+            /// High bit set in each byte of `x` equal to `b` (lowest flag
+            /// exact, as for `less`).
             #[inline]
-            fn has_byte(x: $t, b: u8) -> bool {
+            fn equal(x: $t, b: u8) -> $t {
                 let y = x ^ (LO * <$t>::from(b));
-                y.wrapping_sub(LO) & !y & HI != 0
+                y.wrapping_sub(LO) & !y & HI
             }
 
-            /// Are all bytes field-value bytes other than HTAB?
+            /// Index of the first byte that is not a field-value byte other
+            /// than HTAB, or `WIDTH` if all are.
             #[inline]
-            pub(super) fn all_value(x: $t) -> bool {
-                !(has_less(x, 0x20) || has_byte(x, 0x7f))
+            pub(super) fn first_non_value(x: $t) -> usize {
+                let flags = less(x, 0x20) | equal(x, 0x7f);
+                (flags.trailing_zeros() / 8) as usize
             }
 
-            /// Are all bytes request-target bytes (`%x21-7E`)?
+            /// Index of the first byte outside `%x21-7E`, or `WIDTH`.
             #[inline]
-            pub(super) fn all_target(x: $t) -> bool {
-                !(has_less(x, 0x21) || x & HI != 0 || has_byte(x, 0x7f))
+            pub(super) fn first_non_target(x: $t) -> usize {
+                let flags = less(x, 0x21) | (x & HI) | equal(x, 0x7f);
+                (flags.trailing_zeros() / 8) as usize
             }
         }
     };
@@ -124,27 +129,38 @@ macro_rules! swar {
 swar!(wide, u128, 16);
 swar!(narrow, u64, 8);
 
-/// Advances `i` over whole words of `s` whose bytes all pass the test:
-/// sixteen bytes per step, then eight.
+/// Index of the first byte of `s` at or after `i` that `first` (a word
+/// test) rejects: sixteen bytes per step, then eight, then one at a time
+/// with `ok` near the end of the input.
 #[inline]
-fn skip_words(
+fn scan(
     s: &[u8],
     mut i: usize,
-    wide_ok: fn(u128) -> bool,
-    narrow_ok: fn(u64) -> bool,
+    wide_first: fn(u128) -> usize,
+    narrow_first: fn(u64) -> usize,
+    ok: fn(u8) -> bool,
 ) -> usize {
     while let Some(x) = wide::word(s, i) {
-        if !wide_ok(x) {
-            break;
+        let k = wide_first(x);
+        if k < wide::WIDTH {
+            return i + k;
         }
         i += wide::WIDTH;
     }
     if let Some(x) = narrow::word(s, i) {
-        if narrow_ok(x) {
-            i += narrow::WIDTH;
+        let k = narrow_first(x);
+        if k < narrow::WIDTH {
+            return i + k;
         }
+        i += narrow::WIDTH;
     }
-    i
+    i + s[i..].iter().position(|&b| !ok(b)).unwrap_or(s.len() - i)
+}
+
+/// Is `b` a field-value byte other than HTAB?
+#[inline]
+fn value_byte_no_tab(b: u8) -> bool {
+    b != b'\t' && value_byte(b)
 }
 
 /// Length of the longest prefix of `s` made of `tchar`s, four bytes per
@@ -165,28 +181,35 @@ pub(crate) fn token_run(s: &[u8]) -> usize {
 }
 
 /// Length of the longest prefix of `s` made of request-target bytes, a word
-/// at a time while they are all visible ASCII.
+/// at a time.
 #[inline]
 pub(crate) fn target_run(s: &[u8]) -> usize {
-    let i = skip_words(s, 0, wide::all_target, narrow::all_target);
-    i + s[i..]
-        .iter()
-        .position(|&b| !target_byte(b))
-        .unwrap_or(s.len() - i)
+    scan(
+        s,
+        0,
+        wide::first_non_target,
+        narrow::first_non_target,
+        target_byte,
+    )
 }
 
 /// Length of the longest prefix of `s` made of field-value bytes, a word at
-/// a time while none is a control character (HTAB takes the slow path).
+/// a time (HTAB, allowed but rare, restarts the scan after it).
 #[inline]
 pub(crate) fn value_run(s: &[u8]) -> usize {
     let mut i = 0;
     loop {
-        i = skip_words(s, i, wide::all_value, narrow::all_value);
-        // Byte by byte up to the control character (or the end).
-        match s[i..].iter().position(|&b| !value_byte(b) || b == b'\t') {
-            None => return s.len(),
-            Some(k) if s[i + k] == b'\t' => i += k + 1,
-            Some(k) => return i + k,
+        i = scan(
+            s,
+            i,
+            wide::first_non_value,
+            narrow::first_non_value,
+            value_byte_no_tab,
+        );
+        if s.get(i) == Some(&b'\t') {
+            i += 1;
+        } else {
+            return i;
         }
     }
 }
@@ -245,15 +268,23 @@ mod tests {
                 );
             }
         }
-        // Every single byte value in every position of a word.
-        for b in 0..=255u8 {
-            for at in 0..16 {
-                let mut s = [b'a'; 16];
-                s[at] = b;
-                let want_v = if value_byte(b) { 16 } else { at };
-                let want_t = if target_byte(b) { 16 } else { at };
-                assert_eq!(value_run(&s), want_v, "byte {b:#x} at {at}");
-                assert_eq!(target_run(&s), want_t, "byte {b:#x} at {at}");
+        // Every byte value at every position, with a second bad byte after
+        // it (whose flag may be spurious), in inputs that take the wide,
+        // narrow and byte-by-byte paths.
+        for len in [40, 16, 11, 5] {
+            for b in 0..=255u8 {
+                for at in 0..len {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    if at + 1 < len {
+                        s[at + 1] = 0;
+                    }
+                    let next_bad = if at + 1 < len { at + 1 } else { len };
+                    let want_v = if value_byte(b) { next_bad } else { at };
+                    let want_t = if target_byte(b) { next_bad } else { at };
+                    assert_eq!(value_run(&s), want_v, "byte {b:#x} at {at} of {len}");
+                    assert_eq!(target_run(&s), want_t, "byte {b:#x} at {at} of {len}");
+                }
             }
         }
     }

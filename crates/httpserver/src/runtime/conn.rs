@@ -13,7 +13,6 @@ use bytes::Bytes;
 use http::{header, Method, StatusCode};
 
 use super::buf::{ReadBuf, INITIAL_READ_BUFFER};
-use super::sys::Interest;
 use super::{Scratch, Shared};
 use crate::codec::{
     self, encode_chunk, encode_head, encode_last_chunk, find_head_end, framing_for, BodyFraming,
@@ -58,8 +57,8 @@ enum BodyProgress {
 /// What the owner must do with the connection after [`Conn::serve`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Wait for this readiness, then call `serve` again.
-    Park(Interest),
+    /// Wait for the next readiness event, then call `serve` again.
+    Park,
     /// All handler slots are busy: put it on the overflow queue.
     Queue,
     /// Close it.
@@ -97,6 +96,9 @@ pub(crate) struct Conn {
     continue_sent: bool,
     /// The last read returned less than asked: the socket is drained.
     drained: bool,
+    /// The peer closed or reset: read on to the end of the stream, as the
+    /// edge-triggered registration will not report it again.
+    pub(crate) peer_hup: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -129,6 +131,7 @@ impl Conn {
             close_after_write: false,
             continue_sent: false,
             drained: false,
+            peer_hup: false,
         }
     }
 
@@ -191,7 +194,7 @@ impl Conn {
                 self.wbuf = Vec::new();
             }
         }
-        if let Outcome::Park(_) = outcome {
+        if outcome == Outcome::Park {
             self.deadline = self.next_deadline(shared);
         }
         outcome
@@ -201,7 +204,7 @@ impl Conn {
         loop {
             match self.flush() {
                 Ok(true) => {}
-                Ok(false) => return Outcome::Park(Interest::Write),
+                Ok(false) => return Outcome::Park,
                 Err(e) => {
                     tracing::debug!(peer = %self.peer, error = %e, "write failed");
                     return Outcome::Close;
@@ -226,15 +229,13 @@ impl Conn {
             if progressed || self.wpos < self.wbuf.len() {
                 continue;
             }
-            if self.drained {
-                return Outcome::Park(Interest::Read);
+            if self.drained && !self.peer_hup {
+                return Outcome::Park;
             }
             match self.read(shared) {
                 Ok(0) => return Outcome::Close,
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Outcome::Park(Interest::Read)
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Outcome::Park,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     tracing::debug!(peer = %self.peer, error = %e, "read failed");
@@ -559,6 +560,8 @@ impl Conn {
             Body::Empty => {}
             Body::Bytes(b) if b.len() <= COPY_BODY_MAX => self.wbuf.extend_from_slice(&b),
             Body::Bytes(b) => self.out = OutBody::Bytes(b, 0),
+            Body::Vec(v) if v.len() <= COPY_BODY_MAX => self.wbuf.extend_from_slice(&v),
+            Body::Vec(v) => self.out = OutBody::Bytes(Bytes::from(v), 0),
             Body::Reader(reader, len) => {
                 self.out = OutBody::Stream {
                     reader,

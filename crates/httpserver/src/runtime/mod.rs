@@ -274,12 +274,12 @@ fn worker_loop(shared: &Arc<Shared>) {
                 continue;
             }
         }
-        for token in events.tokens() {
+        for (token, hup) in events.iter() {
             match token {
                 LISTENER => accept_batch(shared),
                 WAKER => {}
                 token => {
-                    if let Some(conn) = shared.slab.take(token) {
+                    if let Some(conn) = shared.slab.take(token, hup) {
                         serve(shared, conn, &mut scratch);
                     }
                 }
@@ -299,7 +299,11 @@ fn worker_loop(shared: &Arc<Shared>) {
 fn serve(shared: &Shared, mut conn: Box<Conn>, scratch: &mut Scratch) {
     loop {
         match conn.serve(shared, scratch) {
-            Outcome::Park(interest) => return shared.slab.park(conn, interest, &shared.epoll),
+            Outcome::Park => match shared.slab.park(conn) {
+                None => return,
+                // An event arrived while we served it: go on.
+                Some(again) => conn = again,
+            },
             Outcome::Close => return shared.slab.close(conn),
             Outcome::Queue => match shared.pool.push(conn) {
                 Ok(()) => return,

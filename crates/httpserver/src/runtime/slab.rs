@@ -1,23 +1,43 @@
 //! The table of open connections, indexed by the token epoll hands back.
 //!
-//! A token is `generation << 24 | index`. A slot holds the connection while
-//! it is parked (waiting in epoll); a thread that is woken for it *takes* it
-//! out, so the slot is empty while a worker or the timer owns it. Each slot
-//! has its own mutex, held only to take or put back (and, when putting back,
-//! across re-arming epoll, so the timer can never close a descriptor that
-//! is being re-armed).
+//! A token is `generation << 24 | index`. Connections are registered
+//! edge-triggered for reading and writing, once, and never re-armed: a
+//! readiness change produces one event, delivered to one waiting worker.
+//!
+//! A slot holds the connection while it is parked. A worker woken for it
+//! *takes* it out, so the slot is empty while a worker, the overflow queue
+//! or the timer owns it. An event that arrives meanwhile cannot be handed to
+//! a second worker: it sets the slot's `pending` flag instead, and the owner,
+//! when it parks the connection, finds the flag and serves it again. Every
+//! step runs under the slot's own mutex, held only for these few
+//! instructions, so no event is lost and no connection is served by two
+//! threads.
 
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::conn::Conn;
-use super::sys::{Epoll, Interest};
-use std::os::fd::AsRawFd;
+use super::sys::Epoll;
 
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 
-type Slot = Mutex<Option<Box<Conn>>>;
+/// One connection's place.
+#[derive(Debug, Default)]
+struct SlotState {
+    /// The connection, while parked.
+    conn: Option<Box<Conn>>,
+    /// The token of the connection that occupies the slot (parked or
+    /// owned); 0 when free.
+    token: u64,
+    /// An event arrived while the connection was owned.
+    pending: bool,
+    /// That event reported the peer closing.
+    pending_hup: bool,
+}
+
+type Slot = Mutex<SlotState>;
 
 /// Open connections.
 #[derive(Debug)]
@@ -30,14 +50,14 @@ pub(crate) struct Slab {
     generation: AtomicU64,
 }
 
-fn lock(slot: &Slot) -> MutexGuard<'_, Option<Box<Conn>>> {
+fn lock(slot: &Slot) -> MutexGuard<'_, SlotState> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Slab {
     pub(crate) fn new(capacity: usize) -> Slab {
         Slab {
-            slots: (0..capacity).map(|_| Mutex::new(None)).collect(),
+            slots: (0..capacity).map(|_| Mutex::default()).collect(),
             free: Mutex::new(Vec::new()),
             high: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
@@ -77,9 +97,13 @@ impl Slab {
         let fd = conn.stream.as_raw_fd();
         let token = conn.token;
         let mut slot = lock(&self.slots[index]);
-        *slot = Some(conn);
-        if let Err(e) = epoll.add(fd, token, Interest::Read, true) {
-            *slot = None;
+        *slot = SlotState {
+            conn: Some(conn),
+            token,
+            ..SlotState::default()
+        };
+        if let Err(e) = epoll.add_edge(fd, token) {
+            *slot = SlotState::default();
             drop(slot);
             self.release(token);
             return Err(e);
@@ -87,28 +111,41 @@ impl Slab {
         Ok(())
     }
 
-    /// Takes the connection for `token` out, if it is parked there.
-    pub(crate) fn take(&self, token: u64) -> Option<Box<Conn>> {
+    /// Takes the connection for `token` out if it is parked; if another
+    /// thread owns it, marks it pending so that thread serves it again.
+    /// `hup` says the event reported the peer closing.
+    pub(crate) fn take(&self, token: u64, hup: bool) -> Option<Box<Conn>> {
         let slot = self.slots.get((token & INDEX_MASK) as usize)?;
-        let mut guard = lock(slot);
-        if guard.as_ref().is_some_and(|c| c.token == token) {
-            guard.take()
-        } else {
-            None
+        let mut state = lock(slot);
+        if state.token != token {
+            return None; // a stale event for a closed connection
+        }
+        match state.conn.take() {
+            Some(mut conn) => {
+                conn.peer_hup |= hup;
+                Some(conn)
+            }
+            None => {
+                state.pending = true;
+                state.pending_hup |= hup;
+                None
+            }
         }
     }
 
-    /// Takes the connection at `index` if `pred` holds for it; used by the
-    /// timer, which never waits for a busy slot.
+    /// Takes the parked connection at `index` if `pred` holds for it, to
+    /// close it; used by the timer, which never waits for a busy slot.
     pub(crate) fn take_if(
         &self,
         index: usize,
         pred: impl FnOnce(&Conn) -> bool,
     ) -> Option<Box<Conn>> {
         let slot = self.slots.get(index)?;
-        let mut guard = slot.try_lock().ok()?;
-        if guard.as_deref().is_some_and(pred) {
-            guard.take()
+        let mut state = slot.try_lock().ok()?;
+        if state.conn.as_deref().is_some_and(pred) {
+            let conn = state.conn.take();
+            *state = SlotState::default();
+            conn
         } else {
             None
         }
@@ -119,26 +156,32 @@ impl Slab {
         self.high.load(Ordering::Acquire)
     }
 
-    /// Puts a connection back and re-arms it for `interest`. On failure the
-    /// connection is closed.
-    pub(crate) fn park(&self, conn: Box<Conn>, interest: Interest, epoll: &Epoll) {
+    /// Puts a connection back to wait for its next event. Returns it instead
+    /// if an event arrived while it was owned: the caller serves it again.
+    pub(crate) fn park(&self, conn: Box<Conn>) -> Option<Box<Conn>> {
         let index = (conn.token & INDEX_MASK) as usize;
-        let token = conn.token;
-        let fd = conn.stream.as_raw_fd();
-        let mut slot = lock(&self.slots[index]);
-        *slot = Some(conn);
-        if let Err(e) = epoll.rearm(fd, token, interest) {
-            tracing::warn!(error = %e, "re-arming a connection failed; closing it");
-            let conn = slot.take();
-            drop(slot);
-            drop(conn);
-            self.release(token);
+        let mut state = lock(&self.slots[index]);
+        if state.pending {
+            let mut conn = conn;
+            conn.peer_hup |= state.pending_hup;
+            state.pending = false;
+            state.pending_hup = false;
+            return Some(conn);
         }
+        state.conn = Some(conn);
+        None
     }
 
     /// Closes a connection that was taken out, freeing its slot.
     pub(crate) fn close(&self, conn: Box<Conn>) {
         let token = conn.token;
+        {
+            let mut state = lock(&self.slots[(token & INDEX_MASK) as usize]);
+            if state.token == token {
+                *state = SlotState::default();
+            }
+        }
+        // Closing the descriptor removes it from the epoll set.
         drop(conn);
         self.release(token);
     }

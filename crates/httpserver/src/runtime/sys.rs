@@ -17,15 +17,12 @@ use std::time::Duration;
 pub(crate) enum Interest {
     /// Readable (or peer closed).
     Read,
-    /// Writable.
-    Write,
 }
 
 impl Interest {
     fn bits(self, oneshot: bool) -> u32 {
         let base = match self {
             Interest::Read => libc::EPOLLIN | libc::EPOLLRDHUP,
-            Interest::Write => libc::EPOLLOUT,
         };
         let flags = if oneshot { libc::EPOLLONESHOT } else { 0 };
         (base | flags) as u32
@@ -60,10 +57,21 @@ impl Events {
     }
 
     /// The tokens of the events received by the last wait.
+    #[cfg(test)]
     pub(crate) fn tokens(&self) -> impl Iterator<Item = u64> + '_ {
-        // Copy the field out of the (possibly packed) struct; no reference to
-        // it is taken.
-        self.buf[..self.len].iter().map(|e| e.u64)
+        self.iter().map(|(token, _)| token)
+    }
+
+    /// The events received by the last wait: token, and whether the peer
+    /// closed or reset (then reading on until end of stream is needed,
+    /// since an edge-triggered registration reports that only once).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, bool)> + '_ {
+        // Fields are copied out of the (possibly packed) struct; no
+        // reference to them is taken.
+        let hup = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+        self.buf[..self.len]
+            .iter()
+            .map(move |e| (e.u64, e.events & hup != 0))
     }
 }
 
@@ -105,6 +113,13 @@ impl Epoll {
         oneshot: bool,
     ) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_ADD, fd, interest.bits(oneshot), token)
+    }
+
+    /// Registers `fd` with `token`, edge-triggered for reading, writing and
+    /// peer close, for good: no re-arming.
+    pub(crate) fn add_edge(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        let events = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+        self.ctl(libc::EPOLL_CTL_ADD, fd, events as u32, token)
     }
 
     /// Re-arms a one-shot registration (or changes its interest).
@@ -236,15 +251,54 @@ mod tests {
             1
         );
         assert_eq!(events.tokens().next(), Some(8));
-        epoll.rearm(server.as_raw_fd(), 9, Interest::Write).unwrap();
+        epoll.delete(server.as_raw_fd()).unwrap();
+        assert!(epoll.delete(server.as_raw_fd()).is_err());
+    }
+
+    #[test]
+    fn edge_triggered_events_fire_once_per_arrival() {
+        let epoll = Epoll::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        epoll.add_edge(server.as_raw_fd(), 3).unwrap();
+        let mut events = Events::with_capacity(4);
+        // Writable at once: one event, then quiet although still writable.
         assert_eq!(
             epoll
                 .wait(&mut events, Some(Duration::from_secs(5)))
                 .unwrap(),
             1
         );
-        epoll.delete(server.as_raw_fd()).unwrap();
-        assert!(epoll.delete(server.as_raw_fd()).is_err());
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_millis(50)))
+                .unwrap(),
+            0
+        );
+        client.write_all(b"x").unwrap();
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            1
+        );
+        // Unread data does not fire again by itself ...
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_millis(50)))
+                .unwrap(),
+            0
+        );
+        // ... but a new arrival does, without any re-arming.
+        client.write_all(b"y").unwrap();
+        assert_eq!(
+            epoll
+                .wait(&mut events, Some(Duration::from_secs(5)))
+                .unwrap(),
+            1
+        );
+        assert_eq!(events.tokens().next(), Some(3));
     }
 
     #[test]
