@@ -12,7 +12,9 @@
 //! than a single final `chunked` are all errors, never guesses.
 
 use super::error::ParseError;
-use super::token::{host_byte, target_run, tchar, token_run, trim_ows, value_byte, value_run};
+use super::token::{
+    first_mark, host_byte, target_run, tchar, token_run, trim_ows, value_byte, value_run,
+};
 
 /// Size limits for a request head. Each one maps to its own status.
 ///
@@ -424,7 +426,7 @@ type TargetParts = (TargetForm, Span, Option<Span>, Option<Span>);
 /// query. `t0` is the target's offset in the buffer.
 fn parse_target(method: &[u8], target: &[u8], t0: usize) -> Result<TargetParts, ParseError> {
     // One pass finds the query and refuses a fragment.
-    let mark = target.iter().position(|&b| b == b'?' || b == b'#');
+    let mark = first_mark(target);
     if let Some(m) = mark {
         if target[m] == b'#' || target[m..].contains(&b'#') {
             return Err(ParseError::InvalidTarget);

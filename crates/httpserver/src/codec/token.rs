@@ -122,6 +122,12 @@ macro_rules! swar {
                 let flags = less(x, 0x21) | (x & HI) | equal(x, 0x7f);
                 (flags.trailing_zeros() / 8) as usize
             }
+
+            /// Index of the first `?` or `#`, or `WIDTH`.
+            #[inline]
+            pub(super) fn first_mark(x: $t) -> usize {
+                ((equal(x, b'?') | equal(x, b'#')).trailing_zeros() / 8) as usize
+            }
         }
     };
 }
@@ -193,6 +199,14 @@ pub(crate) fn target_run(s: &[u8]) -> usize {
     )
 }
 
+/// Index of the first `?` or `#` in `s` (a request-target), a word at a
+/// time.
+#[inline]
+pub(crate) fn first_mark(s: &[u8]) -> Option<usize> {
+    let i = scan(s, 0, wide::first_mark, narrow::first_mark, |b| b != b'?' && b != b'#');
+    (i < s.len()).then_some(i)
+}
+
 /// Length of the longest prefix of `s` made of field-value bytes, a word at
 /// a time (HTAB, allowed but rare, restarts the scan after it).
 #[inline]
@@ -256,6 +270,8 @@ mod tests {
             assert_eq!(value_run(s), slow_value, "{s:?}");
             let slow_target = s.iter().position(|&b| !target_byte(b)).unwrap_or(s.len());
             assert_eq!(target_run(s), slow_target, "{s:?}");
+            let slow_mark = s.iter().position(|&b| b == b'?' || b == b'#');
+            assert_eq!(first_mark(s), slow_mark, "{s:?}");
             for cut in 0..s.len() {
                 let t = &s[cut..];
                 assert_eq!(
@@ -284,6 +300,8 @@ mod tests {
                     let want_t = if target_byte(b) { next_bad } else { at };
                     assert_eq!(value_run(&s), want_v, "byte {b:#x} at {at} of {len}");
                     assert_eq!(target_run(&s), want_t, "byte {b:#x} at {at} of {len}");
+                    let want_m = if b == b'?' || b == b'#' { Some(at) } else { None };
+                    assert_eq!(first_mark(&s), want_m, "byte {b:#x} at {at} of {len}");
                 }
             }
         }
