@@ -203,7 +203,9 @@ pub(crate) fn target_run(s: &[u8]) -> usize {
 /// time.
 #[inline]
 pub(crate) fn first_mark(s: &[u8]) -> Option<usize> {
-    let i = scan(s, 0, wide::first_mark, narrow::first_mark, |b| b != b'?' && b != b'#');
+    let i = scan(s, 0, wide::first_mark, narrow::first_mark, |b| {
+        b != b'?' && b != b'#'
+    });
     (i < s.len()).then_some(i)
 }
 
@@ -300,7 +302,11 @@ mod tests {
                     let want_t = if target_byte(b) { next_bad } else { at };
                     assert_eq!(value_run(&s), want_v, "byte {b:#x} at {at} of {len}");
                     assert_eq!(target_run(&s), want_t, "byte {b:#x} at {at} of {len}");
-                    let want_m = if b == b'?' || b == b'#' { Some(at) } else { None };
+                    let want_m = if b == b'?' || b == b'#' {
+                        Some(at)
+                    } else {
+                        None
+                    };
                     assert_eq!(first_mark(&s), want_m, "byte {b:#x} at {at} of {len}");
                 }
             }

@@ -4,19 +4,24 @@
 //! # Design: leader/followers on one epoll set
 //!
 //! All worker threads wait on one shared epoll set. Every connection is
-//! registered in one-shot mode, so a readiness event wakes exactly one worker
-//! and disarms the connection. That worker takes the connection out of the
-//! [`slab`], reads, parses and answers every request it finds, runs the
-//! handler *on its own thread*, writes the responses (pipelined ones batched
-//! into one write), and re-arms the connection once the socket would block.
+//! registered once, edge-triggered, so a readiness change wakes exactly one
+//! worker. That worker takes the connection out of the [`slab`], reads,
+//! parses and answers every request it finds, runs the handler *on its own
+//! thread*, writes the responses (pipelined ones batched into one write),
+//! and parks the connection again. An event that arrives while a worker owns
+//! the connection marks it pending in its slot, and the owner serves it
+//! again instead of parking it, so no event is lost and no connection is
+//! served by two threads. (The first version used one-shot registrations
+//! re-armed after every request; edge-triggered saves that `epoll_ctl`.)
 //!
 //! Why this shape rather than an event-loop thread that hands requests to a
 //! pool:
 //!
 //! - **No handoff per request.** The thread that reads a request runs its
 //!   handler and writes its response; in steady keep-alive a request costs
-//!   one `epoll_wait`, one `read`, one `write` and one `epoll_ctl`, with no
-//!   channel, no wake-up of another thread and no lock held across it.
+//!   one `epoll_wait`, one `read` and one `write`, with no channel, no
+//!   wake-up of another thread and no lock held across it (the slot's mutex
+//!   is taken twice, uncontended, for a few instructions).
 //! - **Idle connections hold no thread.** A parked connection is a slab entry
 //!   and an epoll registration, with its buffers given back to the worker;
 //!   10,000 idle keep-alive connections cost memory, not threads.
