@@ -312,3 +312,40 @@ fn ipv6_loopback_works() {
     assert_eq!(ex.responses()[0].body_text(), "user v6");
     running.shutdown();
 }
+
+#[test]
+fn events_claimed_behind_a_blocked_handler_are_served_by_another_worker() {
+    // One worker, so it claims the slow request and the fast ones in one
+    // batch; the fast ones must not wait for the slow handler.
+    let srv = app(ServerConfig {
+        min_workers: 1,
+        max_workers: 4,
+        ..config()
+    });
+    let mut conns: Vec<std::net::TcpStream> = (0..8).map(|_| srv.connect()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut batch = vec![(
+        0usize,
+        b"GET /sleep/1500 HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(),
+    )];
+    for i in 1..8 {
+        batch.push((
+            i,
+            format!("GET /users/{i} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes(),
+        ));
+    }
+    let start = Instant::now();
+    for (i, bytes) in &batch {
+        conns[*i].write_all(bytes).unwrap();
+    }
+    for (i, conn) in conns.iter_mut().enumerate().skip(1) {
+        let r = read_response(conn);
+        assert_eq!(r.body_text(), format!("user {i}"));
+    }
+    let fast = start.elapsed();
+    assert!(
+        fast < Duration::from_millis(1000),
+        "fast requests waited {fast:?} behind the slow handler"
+    );
+    assert_eq!(read_response(&mut conns[0]).body_text(), "slept 1500");
+}

@@ -47,6 +47,7 @@
 //! shutdown: stop accepting, answer in-flight requests with
 //! `Connection: close`, close idle connections, and stop by the deadline.
 
+mod batch;
 pub(crate) mod buf;
 pub(crate) mod conn;
 mod listener;
@@ -75,6 +76,7 @@ pub use shutdown::ShutdownHandle;
 
 const LISTENER: u64 = u64::MAX;
 const WAKER: u64 = u64::MAX - 1;
+const KICK: u64 = u64::MAX - 2;
 /// Connections accepted per listener event before re-arming it.
 const ACCEPT_BATCH: usize = 64;
 
@@ -90,6 +92,9 @@ pub(crate) struct Shared {
     server_header: Option<Box<[u8]>>,
     epoll: Epoll,
     waker: EventFd,
+    /// Wakes one polling worker to serve orphaned events.
+    kick: EventFd,
+    batches: batch::Batches,
     listener: Mutex<Option<TcpListener>>,
     pub(crate) slab: Slab,
     pub(crate) pool: Pool,
@@ -201,6 +206,8 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
     let epoll = Epoll::new()?;
     let waker = EventFd::new()?;
     epoll.add(waker.as_raw_fd(), WAKER, Interest::Read, false)?;
+    let kick = EventFd::new()?;
+    epoll.add_edge(kick.as_raw_fd(), KICK)?;
     epoll.add(listener.as_raw_fd(), LISTENER, Interest::Read, true)?;
     let pool = Pool::new(
         config.min_workers,
@@ -216,6 +223,8 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
             .map(|s| s.as_bytes().to_vec().into_boxed_slice()),
         epoll,
         waker,
+        kick,
+        batches: batch::Batches::new(pool.max_threads),
         listener: Mutex::new(Some(listener)),
         slab: Slab::new(config.max_connections),
         pool,
@@ -249,45 +258,61 @@ fn spawn_worker(shared: &Arc<Shared>) -> std::io::Result<()> {
 }
 
 fn worker_loop(shared: &Arc<Shared>) {
-    let mut scratch = Scratch::default();
-    let mut events = Events::with_capacity(1);
     let pool = &shared.pool;
+    let Some(id) = shared.batches.claim() else {
+        pool.threads.fetch_sub(1, Ordering::AcqRel);
+        return;
+    };
+    let mut scratch = Scratch::default();
+    let mut events = Events::with_capacity(batch::BATCH);
     loop {
         if shared.state.load(Ordering::Acquire) == STOPPED {
             break;
         }
-        let extra = pool.threads.load(Ordering::Acquire) > pool.min;
-        let timeout = extra.then_some(shared.config.worker_idle_timeout);
-        pool.polling.fetch_add(1, Ordering::AcqRel);
-        let waited = shared.epoll.wait(&mut events, timeout);
-        pool.polling.fetch_sub(1, Ordering::AcqRel);
-        if shared.state.load(Ordering::Acquire) == STOPPED {
-            break;
-        }
-        match waited {
-            Ok(0) => {
-                if timeout.is_some() && pool.try_retire() {
-                    tracing::debug!("idle worker retiring");
-                    return;
-                }
-                continue;
+        if !shared.batches.take_orphans(id) {
+            let extra = pool.threads.load(Ordering::Acquire) > pool.min;
+            let timeout = extra.then_some(shared.config.worker_idle_timeout);
+            pool.polling.fetch_add(1, Ordering::AcqRel);
+            let waited = shared.epoll.wait(&mut events, timeout);
+            pool.polling.fetch_sub(1, Ordering::AcqRel);
+            if shared.state.load(Ordering::Acquire) == STOPPED {
+                break;
             }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "epoll_wait failed");
-                thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        }
-        for (token, hup) in events.iter() {
-            match token {
-                LISTENER => accept_batch(shared),
-                WAKER => {}
-                token => {
-                    if let Some(conn) = shared.slab.take(token, hup) {
-                        serve(shared, conn, &mut scratch);
+            match waited {
+                Ok(0) => {
+                    if timeout.is_some() && pool.try_retire() {
+                        tracing::debug!("idle worker retiring");
+                        shared.batches.release(id);
+                        return;
                     }
+                    continue;
                 }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "epoll_wait failed");
+                    thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            }
+            let mut accept = false;
+            shared.batches.fill(
+                id,
+                events.iter().filter(|&(token, _)| match token {
+                    LISTENER => {
+                        accept = true;
+                        false
+                    }
+                    WAKER | KICK => false,
+                    _ => true,
+                }),
+            );
+            if accept {
+                accept_batch(shared);
+            }
+        }
+        while let Some((token, hup)) = shared.batches.next(id) {
+            if let Some(conn) = shared.slab.take(token, hup) {
+                serve(shared, conn, &mut scratch);
             }
         }
         while pool.busy() < pool.max_busy {
@@ -297,6 +322,7 @@ fn worker_loop(shared: &Arc<Shared>) {
             }
         }
     }
+    shared.batches.release(id);
     pool.threads.fetch_sub(1, Ordering::AcqRel);
 }
 
@@ -414,8 +440,17 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
     let tick = (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let mut next_sweep = Instant::now();
     let mut completed = shared.pool.completed();
+    let mut progress = Vec::new();
     loop {
         thread::sleep(POOL_CHECK.min(tick));
+        if shared.batches.steal_stuck(&mut progress) {
+            // Someone must serve the orphans: wake a poller, or add a worker.
+            if shared.pool.polling.load(Ordering::Acquire) > 0 {
+                shared.kick.notify();
+            } else if shared.pool.try_add_thread() {
+                let _ = spawn_worker(shared);
+            }
+        }
         completed = grow_if_stuck(shared, completed);
         if Instant::now() < next_sweep {
             continue;

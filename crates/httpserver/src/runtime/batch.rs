@@ -1,0 +1,156 @@
+//! Events a worker has claimed but not served yet, stealable when the worker
+//! is stuck.
+//!
+//! A worker takes up to [`BATCH`] events per `epoll_wait`, which saves a
+//! system call per request under load. The events it has not reached yet
+//! sit in its slot here, not on its stack: if its handler blocks, the timer
+//! sees the worker make no progress, moves those events to the orphan list
+//! and wakes another worker to serve them. So a slow handler still delays
+//! only its own connection.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Most events taken per wait.
+pub(crate) const BATCH: usize = 16;
+
+/// An event: token and "peer closed".
+pub(crate) type Event = (u64, bool);
+
+/// One worker's claimed events and its progress counter.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct WorkerSlot {
+    events: Mutex<VecDeque<Event>>,
+    /// Events taken from `events` so far (wrapping).
+    progress: AtomicU64,
+    in_use: AtomicBool,
+}
+
+/// Every worker's claimed events, and the orphans stolen from stuck ones.
+#[derive(Debug)]
+pub(crate) struct Batches {
+    slots: Box<[WorkerSlot]>,
+    free: Mutex<Vec<usize>>,
+    orphans: Mutex<Vec<Event>>,
+    orphan_count: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Batches {
+    /// Room for `workers` workers.
+    pub(crate) fn new(workers: usize) -> Batches {
+        Batches {
+            slots: (0..workers).map(|_| WorkerSlot::default()).collect(),
+            free: Mutex::new((0..workers).rev().collect()),
+            orphans: Mutex::new(Vec::new()),
+            orphan_count: AtomicUsize::new(0),
+        }
+    }
+
+    /// A slot for a starting worker.
+    pub(crate) fn claim(&self) -> Option<usize> {
+        let id = lock(&self.free).pop()?;
+        self.slots[id].in_use.store(true, Ordering::Release);
+        Some(id)
+    }
+
+    /// Gives a retiring worker's slot back (its events go to the orphans).
+    pub(crate) fn release(&self, id: usize) {
+        let slot = &self.slots[id];
+        slot.in_use.store(false, Ordering::Release);
+        let left: Vec<Event> = lock(&slot.events).drain(..).collect();
+        self.adopt(left);
+        lock(&self.free).push(id);
+    }
+
+    /// Records freshly claimed events.
+    pub(crate) fn fill(&self, id: usize, events: impl Iterator<Item = Event>) {
+        lock(&self.slots[id].events).extend(events);
+    }
+
+    /// The next claimed event of worker `id`.
+    #[inline]
+    pub(crate) fn next(&self, id: usize) -> Option<Event> {
+        let slot = &self.slots[id];
+        let event = lock(&slot.events).pop_front();
+        slot.progress.fetch_add(1, Ordering::Relaxed);
+        event
+    }
+
+    /// Moves orphans, if any, into worker `id`'s batch; false if none.
+    pub(crate) fn take_orphans(&self, id: usize) -> bool {
+        if self.orphan_count.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let taken: Vec<Event> = {
+            let mut orphans = lock(&self.orphans);
+            self.orphan_count.store(0, Ordering::Release);
+            orphans.drain(..).collect()
+        };
+        let any = !taken.is_empty();
+        self.fill(id, taken.into_iter());
+        any
+    }
+
+    fn adopt(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut orphans = lock(&self.orphans);
+        orphans.extend(events);
+        self.orphan_count.store(orphans.len(), Ordering::Release);
+    }
+
+    /// Steals the waiting events of every worker that made no progress since
+    /// the last call (`last` keeps each worker's counter). Returns whether
+    /// anything was stolen.
+    pub(crate) fn steal_stuck(&self, last: &mut Vec<u64>) -> bool {
+        last.resize(self.slots.len(), u64::MAX);
+        let mut stolen = false;
+        for (slot, seen) in self.slots.iter().zip(last.iter_mut()) {
+            let now = slot.progress.load(Ordering::Relaxed);
+            if now == *seen && slot.in_use.load(Ordering::Acquire) {
+                let waiting: Vec<Event> = lock(&slot.events).drain(..).collect();
+                if !waiting.is_empty() {
+                    stolen = true;
+                    self.adopt(waiting);
+                }
+            }
+            *seen = now;
+        }
+        stolen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_of_a_stalled_worker_become_orphans_for_another() {
+        let b = Batches::new(2);
+        let (a, c) = (b.claim().unwrap(), b.claim().unwrap());
+        assert!(b.claim().is_none());
+        b.fill(a, [(1, false), (2, true), (3, false)].into_iter());
+        assert_eq!(b.next(a), Some((1, false)));
+        let mut last = Vec::new();
+        // First look only records progress; nothing is stolen yet.
+        assert!(!b.steal_stuck(&mut last) || last.is_empty());
+        // No progress since: the two waiting events are stolen.
+        assert!(b.steal_stuck(&mut last));
+        assert_eq!(b.next(a), None);
+        assert!(b.take_orphans(c));
+        assert_eq!(
+            (b.next(c), b.next(c), b.next(c)),
+            (Some((2, true)), Some((3, false)), None)
+        );
+        assert!(!b.take_orphans(c));
+        b.release(a);
+        assert_eq!(b.claim(), Some(a));
+    }
+}
