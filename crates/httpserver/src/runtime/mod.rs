@@ -19,15 +19,16 @@
 //!
 //! - **No handoff per request.** The thread that reads a request runs its
 //!   handler and writes its response; in steady keep-alive a request costs
-//!   one `epoll_wait`, one `read` and one `write`, with no channel, no
+//!   at most one `epoll_wait`, one `read` and one `write`, with no channel, no
 //!   wake-up of another thread and no lock held across it (the slot's mutex
 //!   is taken twice, uncontended, for a few instructions).
 //! - **Idle connections hold no thread.** A parked connection is a slab entry
 //!   and an epoll registration, with its buffers given back to the worker;
 //!   10,000 idle keep-alive connections cost memory, not threads.
-//! - **A slow handler stalls only its worker.** Workers take one event per
-//!   wait, so no event sits claimed behind a blocked handler; the others keep
-//!   polling.
+//! - **A slow handler stalls only its own connection.** A worker takes up to
+//!   16 events per wait (one system call for many requests under load), but
+//!   the ones it has not reached sit in its [`batch`] slot: when the worker
+//!   makes no progress for 10 ms, the timer hands them to another worker.
 //!
 //! The pool keeps `min_workers` threads (one per core by default), which is
 //! all a server of short handlers needs. When the timer sees that no worker
