@@ -288,7 +288,8 @@ def measure(args, server, test, wrk_cpu):
         rss_kb=s1["VmHWM"],
         rss_is_test_peak=reset,
         threads=max(max_threads, s0["Threads"], s1["Threads"]),
-        wrk_cmd=shlex.join(cmd),
+        # Recorded relative to the repository, so results name no local path.
+        wrk_cmd=shlex.join(cmd).replace(os.path.dirname(BENCH) + os.sep, ""),
     )
     return res
 
