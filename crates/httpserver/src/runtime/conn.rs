@@ -418,13 +418,12 @@ impl Conn {
             }
         };
         if !shared.pool.try_acquire() {
-            if let BodyBytes::Owned(out) = body {
-                // Keep the decoded body for when a worker picks this up.
-                self.body = Some(BodyProgress::Chunked {
-                    decoder: done_decoder(),
-                    raw: total,
-                    out,
-                });
+            // Keep the decoded body (the finished decoder is still in
+            // `self.body`) for when a worker picks this up.
+            if let (BodyBytes::Owned(v), Some(BodyProgress::Chunked { out, .. })) =
+                (body, self.body.as_mut())
+            {
+                *out = v;
             }
             if shared.pool.queue_has_room() {
                 return Step::Queue;
@@ -615,13 +614,6 @@ impl Conn {
             now.saturating_add(ms(config.keep_alive_timeout))
         }
     }
-}
-
-/// A decoder already at its end, kept as a marker for a decoded body.
-fn done_decoder() -> ChunkedDecoder {
-    let mut d = ChunkedDecoder::new(ChunkedLimits::default());
-    let _ = d.decode(b"0\r\n\r\n", &mut Vec::new());
-    d
 }
 
 /// Encodes a short text error response that closes the connection.
