@@ -81,7 +81,11 @@ macro_rules! swar {
         mod $name {
             const LO: $t = <$t>::MAX / 0xff;
             const HI: $t = LO << 7;
+            /// The word type.
+            #[allow(dead_code)]
+            pub(super) type Word = $t;
             /// Bytes per word.
+            #[allow(dead_code)]
             pub(super) const WIDTH: usize = $n;
 
             /// The `WIDTH` bytes of `s` from `i` as a little-endian word.
@@ -128,21 +132,193 @@ macro_rules! swar {
             pub(super) fn first_mark(x: $t) -> usize {
                 ((equal(x, b'?') | equal(x, b'#')).trailing_zeros() / 8) as usize
             }
+
+            /// Index of the first `:`, or `WIDTH`.
+            #[allow(dead_code)]
+            #[inline]
+            pub(super) fn first_colon(x: $t) -> usize {
+                (equal(x, b':').trailing_zeros() / 8) as usize
+            }
         }
     };
 }
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 swar!(wide, u128, 16);
 swar!(narrow, u64, 8);
 
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+swar!(mid, u64, 8);
+// The portable words, built on x86_64 too so the tests can hold them to the
+// SIMD ones.
+#[cfg(all(test, target_arch = "x86_64", target_feature = "sse2"))]
+swar!(swar_wide, u128, 16);
+
+/// Word tests with SSE2, which every x86_64 CPU has: `wide` takes 32 bytes
+/// (two vectors, one branch), `mid` 16. They answer exactly what the `swar`
+/// functions of the same names answer.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[allow(unsafe_code)]
+mod simd {
+    use std::arch::x86_64::{
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+    };
+
+    /// Defines the tests over a word of `$n` vectors.
+    macro_rules! tests_over {
+        ($name:ident, $n:literal, $word:ty, |$x:ident, $f:ident| $flags:expr) => {
+            pub(in crate::codec::token) mod $name {
+                use super::*;
+
+                /// Bytes per word.
+                pub(in crate::codec::token) const WIDTH: usize = 16 * $n;
+                /// The word type.
+                pub(in crate::codec::token) type Word = $word;
+
+                /// The `WIDTH` bytes of `s` from `i`.
+                #[inline]
+                pub(in crate::codec::token) fn word(s: &[u8], i: usize) -> Option<Word> {
+                    let chunk: &[u8; 16 * $n] = s.get(i..i + WIDTH)?.try_into().ok()?;
+                    let mut v = [0u128; $n];
+                    for (k, part) in chunk.chunks_exact(16).enumerate() {
+                        v[k] = u128::from_le_bytes(part.try_into().ok()?);
+                    }
+                    // SAFETY: `load` needs only SSE2, which this module is
+                    // compiled with (`cfg(target_feature = "sse2")`, part of
+                    // the x86_64 baseline). The same holds for every call
+                    // into `sse2` below.
+                    Some(v.map(|x| unsafe { sse2::load(x) }).into())
+                }
+
+                /// Index of the first byte that is not a field-value byte
+                /// other than HTAB, or `WIDTH` if all are.
+                #[inline]
+                pub(in crate::codec::token) fn first_non_value(x: Word) -> usize {
+                    // SAFETY: as in `word`.
+                    unsafe {
+                        let ($x, $f) = (x, sse2::non_value);
+                        $flags
+                    }
+                }
+
+                /// Index of the first byte outside `%x21-7E`, or `WIDTH`.
+                #[inline]
+                pub(in crate::codec::token) fn first_non_target(x: Word) -> usize {
+                    // SAFETY: as in `word`.
+                    unsafe {
+                        let ($x, $f) = (x, sse2::non_target);
+                        $flags
+                    }
+                }
+
+                /// Index of the first `?` or `#`, or `WIDTH`.
+                #[inline]
+                pub(in crate::codec::token) fn first_mark(x: Word) -> usize {
+                    // SAFETY: as in `word`.
+                    unsafe {
+                        let ($x, $f) = (x, sse2::mark);
+                        $flags
+                    }
+                }
+
+                /// Index of the first `:`, or `WIDTH`.
+                #[inline]
+                pub(in crate::codec::token) fn first_colon(x: Word) -> usize {
+                    // SAFETY: as in `word`.
+                    unsafe {
+                        let ($x, $f) = (x, sse2::colon);
+                        $flags
+                    }
+                }
+            }
+        };
+    }
+
+    tests_over!(wide, 2, [__m128i; 2], |x, f| sse2::first(f(x[0]), f(x[1])));
+    // A second mask of all ones caps the answer at 16.
+    tests_over!(mid, 1, [__m128i; 1], |x, f| sse2::first(f(x[0]), -1));
+
+    /// The tests on one vector, each a mask with one bit per flagged byte.
+    /// Functions with `#[target_feature]` may use the intrinsics safely;
+    /// calling them needs the feature, hence the wrappers above.
+    mod sse2 {
+        use super::*;
+
+        /// `x` as a vector, low byte first (one `movdqu` in practice).
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn load(x: u128) -> __m128i {
+            _mm_set_epi64x((x >> 64) as i64, x as i64)
+        }
+
+        /// Index of the first flagged byte of two vectors' masks, or 32.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn first(lo: i32, hi: i32) -> usize {
+            let mask = (lo as u32 & 0xffff) | (hi as u32) << 16;
+            // `| 1 << 32` stops the count at 32 when no flag is set.
+            (u64::from(mask) | 1 << 32).trailing_zeros() as usize
+        }
+
+        /// Sixteen copies of `b`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn splat(b: u8) -> __m128i {
+            _mm_set1_epi8(b as i8)
+        }
+
+        /// Controls (`<= 0x1f`, HTAB included) and DEL.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn non_value(x: __m128i) -> i32 {
+            // Unsigned `x <= 0x1f` as `min(x, 0x1f) == x`.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(x, splat(0x1f)), x);
+            let del = _mm_cmpeq_epi8(x, splat(0x7f));
+            _mm_movemask_epi8(_mm_or_si128(control, del))
+        }
+
+        /// Bytes outside `%x21-7E`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn non_target(x: __m128i) -> i32 {
+            // As signed bytes, 0x80-0xff are negative, so `x > 0x20` keeps
+            // exactly 0x21-0x7f; then DEL is taken out.
+            let visible = _mm_cmpgt_epi8(x, splat(0x20));
+            let ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, splat(0x7f)), visible);
+            !_mm_movemask_epi8(ok)
+        }
+
+        /// `?` and `#`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn mark(x: __m128i) -> i32 {
+            let q = _mm_cmpeq_epi8(x, splat(b'?'));
+            let hash = _mm_cmpeq_epi8(x, splat(b'#'));
+            _mm_movemask_epi8(_mm_or_si128(q, hash))
+        }
+
+        /// `:`.
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        pub(super) fn colon(x: __m128i) -> i32 {
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, splat(b':')))
+        }
+    }
+}
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use simd::{mid, wide};
+
 /// Index of the first byte of `s` at or after `i` that `first` (a word
-/// test) rejects: sixteen bytes per step, then eight, then one at a time
+/// test) rejects: a wide word (32 bytes, or 16 without SSE2) per step,
+/// then eight bytes, then one at a time
 /// with `ok` near the end of the input.
-#[inline]
+#[inline(always)]
 fn scan(
     s: &[u8],
     mut i: usize,
-    wide_first: fn(u128) -> usize,
+    wide_first: fn(wide::Word) -> usize,
+    mid_first: fn(mid::Word) -> usize,
     narrow_first: fn(u64) -> usize,
     ok: fn(u8) -> bool,
 ) -> usize {
@@ -153,7 +329,14 @@ fn scan(
         }
         i += wide::WIDTH;
     }
-    if let Some(x) = narrow::word(s, i) {
+    if let Some(x) = mid::word(s, i) {
+        let k = mid_first(x);
+        if k < mid::WIDTH {
+            return i + k;
+        }
+        i += mid::WIDTH;
+    }
+    while let Some(x) = narrow::word(s, i) {
         let k = narrow_first(x);
         if k < narrow::WIDTH {
             return i + k;
@@ -186,6 +369,35 @@ pub(crate) fn token_run(s: &[u8]) -> usize {
         .unwrap_or(s.len() - i)
 }
 
+/// Length of a field name: the `tchar` run at the start of `s`.
+///
+/// Names are short and end in `:`, so the colon is looked for a word at a
+/// time in the first word and the bytes before it are checked without a
+/// branch each; anything else (no colon there, a bad byte) takes
+/// [`token_run`], which gives the same answer.
+#[inline(always)]
+pub(crate) fn name_run(s: &[u8]) -> usize {
+    let colon = match wide::word(s, 0) {
+        Some(x) => wide::first_colon(x),
+        None => mid::word(s, 0).map_or(usize::MAX, mid::first_colon),
+    };
+    match s.get(..colon) {
+        Some(name)
+            if s.get(colon) == Some(&b':') && name.iter().fold(true, |all, &b| all & tchar(b)) =>
+        {
+            colon
+        }
+        _ => token_run_cold(s),
+    }
+}
+
+/// [`token_run`] out of line, for [`name_run`]'s rare slow path.
+#[cold]
+#[inline(never)]
+fn token_run_cold(s: &[u8]) -> usize {
+    token_run(s)
+}
+
 /// Length of the longest prefix of `s` made of request-target bytes, a word
 /// at a time.
 #[inline]
@@ -194,6 +406,7 @@ pub(crate) fn target_run(s: &[u8]) -> usize {
         s,
         0,
         wide::first_non_target,
+        mid::first_non_target,
         narrow::first_non_target,
         target_byte,
     )
@@ -203,9 +416,14 @@ pub(crate) fn target_run(s: &[u8]) -> usize {
 /// time.
 #[inline]
 pub(crate) fn first_mark(s: &[u8]) -> Option<usize> {
-    let i = scan(s, 0, wide::first_mark, narrow::first_mark, |b| {
-        b != b'?' && b != b'#'
-    });
+    let i = scan(
+        s,
+        0,
+        wide::first_mark,
+        mid::first_mark,
+        narrow::first_mark,
+        |b| b != b'?' && b != b'#',
+    );
     (i < s.len()).then_some(i)
 }
 
@@ -219,6 +437,7 @@ pub(crate) fn value_run(s: &[u8]) -> usize {
             s,
             i,
             wide::first_non_value,
+            mid::first_non_value,
             narrow::first_non_value,
             value_byte_no_tab,
         );
@@ -273,6 +492,7 @@ mod tests {
             let slow_target = s.iter().position(|&b| !target_byte(b)).unwrap_or(s.len());
             assert_eq!(target_run(s), slow_target, "{s:?}");
             let slow_mark = s.iter().position(|&b| b == b'?' || b == b'#');
+            assert_eq!(name_run(s), token_run(s), "{s:?}");
             assert_eq!(first_mark(s), slow_mark, "{s:?}");
             for cut in 0..s.len() {
                 let t = &s[cut..];
@@ -308,6 +528,55 @@ mod tests {
                         None
                     };
                     assert_eq!(first_mark(&s), want_m, "byte {b:#x} at {at} of {len}");
+                    // A colon after the byte, near and far.
+                    for colon in [at + 1, len - 1] {
+                        if colon > at && colon < len {
+                            let mut n = s.clone();
+                            n[colon] = b':';
+                            assert_eq!(name_run(&n), token_run(&n), "{n:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The SIMD words (x86_64) and the portable SWAR words give the same
+    /// answers on every byte value at every position.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[test]
+    fn simd_and_swar_words_agree() {
+        for b in 0..=255u8 {
+            for at in 0..32 {
+                for second in [0u8, b'a', b'?', b':', 0x7f, 0x80] {
+                    let mut s = [b'a'; 32];
+                    s[at] = b;
+                    if at + 1 < 32 {
+                        s[at + 1] = second;
+                    }
+                    let w = wide::word(&s, 0).unwrap();
+                    let m = mid::word(&s, 0).unwrap();
+                    let p = swar_wide::word(&s, 0).unwrap();
+                    let n = narrow::word(&s, 0).unwrap();
+                    // The 32-byte answer, from two 16-byte portable words.
+                    let p2 = swar_wide::word(&s, 16).unwrap();
+                    let both = |f: fn(u128) -> usize| match f(p) {
+                        16 => 16 + f(p2),
+                        k => k,
+                    };
+                    let cap = |k: usize, width: usize| k.min(width);
+                    assert_eq!(wide::first_non_value(w), both(swar_wide::first_non_value));
+                    assert_eq!(wide::first_non_target(w), both(swar_wide::first_non_target));
+                    assert_eq!(wide::first_mark(w), both(swar_wide::first_mark));
+                    assert_eq!(wide::first_colon(w), both(swar_wide::first_colon));
+                    assert_eq!(mid::first_non_value(m), swar_wide::first_non_value(p));
+                    assert_eq!(mid::first_non_target(m), swar_wide::first_non_target(p));
+                    assert_eq!(mid::first_mark(m), swar_wide::first_mark(p));
+                    assert_eq!(mid::first_colon(m), swar_wide::first_colon(p));
+                    assert_eq!(
+                        cap(swar_wide::first_non_value(p), 8),
+                        narrow::first_non_value(n)
+                    );
                 }
             }
         }
