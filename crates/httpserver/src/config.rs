@@ -75,6 +75,11 @@ pub struct ServerConfig {
     /// Default 30 s.
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
+    /// On shutdown, how long to keep accepting and serving as usual after
+    /// readiness turns false, so load balancers stop sending first (a
+    /// Kubernetes rollout wants a few seconds). Default 0.
+    #[serde(with = "duration")]
+    pub drain_delay: Duration,
     /// Longest request line. Over it: 414. Default 8 KiB.
     pub max_request_line: usize,
     /// Largest request head. Over it: 431. Default 64 KiB.
@@ -108,6 +113,7 @@ impl Default for ServerConfig {
             keep_alive_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            drain_delay: Duration::ZERO,
             max_request_line: codec::DEFAULT_MAX_REQUEST_LINE,
             max_head_size: codec::DEFAULT_MAX_HEAD,
             max_headers: codec::DEFAULT_MAX_HEADERS,

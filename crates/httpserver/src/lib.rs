@@ -38,6 +38,7 @@ pub mod codec;
 mod config;
 mod error;
 mod handler;
+pub mod handlers;
 pub mod middleware;
 mod request;
 pub mod response;
@@ -51,7 +52,7 @@ pub use handler::Handler;
 pub use request::Request;
 pub use response::{IntoResponse, Json, Response};
 pub use router::Router;
-pub use runtime::ShutdownHandle;
+pub use runtime::{ServerState, ShutdownHandle, Stats};
 pub use server::{RunningServer, Server};
 
 pub use http;

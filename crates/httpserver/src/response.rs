@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::Error;
 
 /// A response body.
+#[non_exhaustive]
 pub enum Body {
     /// No body.
     Empty,
@@ -24,6 +25,18 @@ pub enum Body {
     /// A stream read on the worker and sent chunked (or with Content-Length
     /// when the length is given).
     Reader(Box<dyn Read + Send>, Option<u64>),
+    /// `len` bytes of an open file from `offset`, sent with Content-Length.
+    /// Small ones are copied into the response; larger ones go out with
+    /// `sendfile(2)` as the client reads, never loaded into memory and
+    /// never holding a worker while the client is slow.
+    File {
+        /// The file, open for reading.
+        file: std::fs::File,
+        /// First byte to send.
+        offset: u64,
+        /// Bytes to send.
+        len: u64,
+    },
 }
 
 impl Body {
@@ -34,6 +47,7 @@ impl Body {
             Body::Bytes(b) => Some(b.len() as u64),
             Body::Vec(v) => Some(v.len() as u64),
             Body::Reader(_, len) => *len,
+            Body::File { len, .. } => Some(*len),
         }
     }
 
@@ -50,6 +64,7 @@ impl fmt::Debug for Body {
             Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             Body::Vec(v) => write!(f, "Body::Vec({} bytes)", v.len()),
             Body::Reader(_, len) => write!(f, "Body::Reader({len:?})"),
+            Body::File { offset, len, .. } => write!(f, "Body::File({offset}+{len})"),
         }
     }
 }
@@ -123,7 +138,7 @@ impl Response {
             Body::Empty => Some(&[]),
             Body::Bytes(b) => Some(b),
             Body::Vec(v) => Some(v),
-            Body::Reader(..) => None,
+            Body::Reader(..) | Body::File { .. } => None,
         }
     }
 
@@ -219,6 +234,17 @@ impl Response {
             Body::Reader(mut r, _) => {
                 let mut v = Vec::new();
                 r.read_to_end(&mut v)?;
+                v
+            }
+            Body::File { file, offset, len } => {
+                use std::io::{Seek, SeekFrom};
+                let mut file = file;
+                file.seek(SeekFrom::Start(offset))?;
+                let mut v = Vec::new();
+                file.take(len).read_to_end(&mut v)?;
+                if (v.len() as u64) < len {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
                 v
             }
         };

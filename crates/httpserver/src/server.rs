@@ -9,7 +9,7 @@ use http::{header, HeaderValue, Method, StatusCode};
 use crate::middleware::{run_chain, Middleware};
 use crate::request::Route;
 use crate::router::{Endpoint, Lookup, RouteError, RouteTree, Router};
-use crate::runtime::{self, ShutdownHandle};
+use crate::runtime::{self, ServerState, ShutdownHandle};
 use crate::{Handler, IntoResponse, Request, Response, ServerConfig};
 
 /// An HTTP/1.1 server: add routes and middleware, then [`run`](Server::run).
@@ -34,6 +34,7 @@ pub struct Server {
     config: ServerConfig,
     router: Router,
     middleware: Vec<Arc<dyn Middleware>>,
+    state: ServerState,
 }
 
 impl std::fmt::Debug for Server {
@@ -69,6 +70,7 @@ impl Server {
             config,
             router: Router::new(),
             middleware: Vec::new(),
+            state: ServerState::default(),
         }
     }
 
@@ -133,6 +135,34 @@ impl Server {
         self
     }
 
+    /// Serves `files` under `prefix` (`""` or `"/"` for the whole site):
+    /// `GET` and `HEAD` of `prefix` and of everything below it. Routes
+    /// added elsewhere take precedence over the files.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use httpserver::handlers::StaticFiles;
+    /// use httpserver::{Server, ServerConfig};
+    ///
+    /// let mut server = Server::new(ServerConfig::default());
+    /// server.files("/static", StaticFiles::new("./public"));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a route under `prefix` ends in a wildcard already.
+    #[track_caller]
+    pub fn files(&mut self, prefix: &str, files: crate::handlers::StaticFiles) -> &mut Self {
+        let files = files.prefix(prefix);
+        let prefix = files.mount_prefix().to_string();
+        if !prefix.is_empty() {
+            self.get(&prefix, files.clone());
+        }
+        self.get(&format!("{prefix}/*path"), files);
+        self
+    }
+
     /// Adds server-wide middleware. The first added is the outermost: it sees
     /// every request first (also those ending in 404 or 405) and every
     /// response last.
@@ -181,7 +211,15 @@ impl Server {
             tree: self.router.into_tree(),
             middleware: self.middleware,
         };
-        runtime::start(app, self.config)
+        let running = runtime::start(app, self.config)?;
+        self.state.attach(&running.shared);
+        Ok(running)
+    }
+
+    /// A view of this server's readiness and load, for health checks and
+    /// metrics registered before it starts.
+    pub fn state(&self) -> ServerState {
+        self.state.clone()
     }
 }
 
@@ -198,6 +236,16 @@ impl RunningServer {
         self.running.local_addr
     }
 
+    /// Makes SIGTERM and SIGINT shut the server down gracefully (a second
+    /// signal exits at once with status 130), as [`Server::run`] does.
+    ///
+    /// # Errors
+    ///
+    /// If the handlers cannot be installed.
+    pub fn handle_signals(&self) -> std::io::Result<()> {
+        runtime::install_signal_handlers(&self.running.shared)
+    }
+
     /// A handle that can stop the server from any thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
@@ -205,9 +253,10 @@ impl RunningServer {
         }
     }
 
-    /// Begins a graceful shutdown and waits until it is done.
+    /// Begins a graceful shutdown (after `drain_delay`, if one is set) and
+    /// waits until it is done.
     pub fn shutdown(self) {
-        self.running.shared.begin_shutdown();
+        self.running.shared.request_shutdown();
         self.wait();
     }
 

@@ -349,3 +349,38 @@ fn events_claimed_behind_a_blocked_handler_are_served_by_another_worker() {
     );
     assert_eq!(read_response(&mut conns[0]).body_text(), "slept 1500");
 }
+
+#[test]
+fn a_computing_handler_does_not_stall_a_one_worker_pool() {
+    // The only worker is runnable, not blocked, for 2 s: the pool must still
+    // grow (after its longer wait for runnable threads) and serve others.
+    let srv = app(ServerConfig {
+        min_workers: 1,
+        max_workers: 2,
+        ..config()
+    });
+    let slow = std::thread::spawn({
+        let addr = srv.addr;
+        move || {
+            exchange_with(
+                addr,
+                b"GET /spin/2000 HTTP/1.1\r\nHost: t\r\n\r\n",
+                Duration::from_secs(5),
+            )
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let ex = exchange_with(
+        srv.addr,
+        b"GET /users/7 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    assert_eq!(ex.statuses(), [200]);
+    assert!(
+        start.elapsed() < Duration::from_millis(1200),
+        "waited {:?} behind a computing handler",
+        start.elapsed()
+    );
+    assert_eq!(slow.join().unwrap().responses()[0].body_text(), "spun 2000");
+}

@@ -9,7 +9,7 @@
 //! only its own connection.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Most events taken per wait.
@@ -26,6 +26,8 @@ struct WorkerSlot {
     /// Events taken from `events` so far (wrapping).
     progress: AtomicU64,
     in_use: AtomicBool,
+    /// The worker thread's kernel id (0: unknown).
+    tid: AtomicI32,
 }
 
 /// Every worker's claimed events, and the orphans stolen from stuck ones.
@@ -52,11 +54,23 @@ impl Batches {
         }
     }
 
-    /// A slot for a starting worker.
+    /// A slot for a starting worker (called on the worker's thread).
     pub(crate) fn claim(&self) -> Option<usize> {
         let id = lock(&self.free).pop()?;
+        self.slots[id].tid.store(current_tid(), Ordering::Relaxed);
         self.slots[id].in_use.store(true, Ordering::Release);
         Some(id)
+    }
+
+    /// Is some worker blocked (asleep in a system call, as a handler
+    /// waiting on I/O or a lock is) rather than running or waiting for a
+    /// CPU? Only a blocked worker is helped by another thread: when every
+    /// worker is runnable, the CPUs are the limit and another thread would
+    /// only compete for them. Unknown threads count as blocked.
+    pub(crate) fn any_blocked(&self) -> bool {
+        self.slots.iter().any(|slot| {
+            slot.in_use.load(Ordering::Acquire) && is_blocked(slot.tid.load(Ordering::Relaxed))
+        })
     }
 
     /// Gives a retiring worker's slot back (its events go to the orphans).
@@ -127,9 +141,54 @@ impl Batches {
     }
 }
 
+/// This thread's kernel id, from `/proc/thread-self` (0 if unknown).
+fn current_tid() -> i32 {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Is thread `tid` of this process sleeping (`S`) or in an uninterruptible
+/// wait (`D`)? Unknown (0, or no `/proc`) counts as blocked.
+fn is_blocked(tid: i32) -> bool {
+    if tid == 0 {
+        return true;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return true;
+    };
+    // `pid (comm) state ...`: the state follows the last `)`.
+    match stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].trim_start().chars().next())
+    {
+        Some(state) => matches!(state, 'S' | 'D'),
+        None => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_and_sleeping_threads_are_told_apart() {
+        let me = current_tid();
+        assert!(me > 0);
+        // This thread is running while it asks.
+        assert!(!is_blocked(me));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            tx.send(current_tid()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        });
+        let tid = rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(is_blocked(tid));
+        sleeper.join().unwrap();
+        assert!(is_blocked(0));
+    }
 
     #[test]
     fn events_of_a_stalled_worker_become_orphans_for_another() {

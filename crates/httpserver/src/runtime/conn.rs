@@ -29,6 +29,8 @@ const WRITE_BATCH: usize = 64 * 1024;
 const COPY_BODY_MAX: usize = 16 * 1024;
 /// Bytes read from a streamed body per step.
 const STREAM_CHUNK: usize = 16 * 1024;
+/// Most bytes handed to one `sendfile` call.
+const SENDFILE_CHUNK: u64 = 1024 * 1024;
 
 /// A response body not yet fully written.
 enum OutBody {
@@ -38,6 +40,11 @@ enum OutBody {
         reader: Box<dyn Read + Send>,
         chunked: bool,
         remaining: Option<u64>,
+    },
+    File {
+        file: std::fs::File,
+        offset: u64,
+        remaining: u64,
     },
 }
 
@@ -300,6 +307,24 @@ impl Conn {
                     match self.stream.write(&bytes[*pos..]) {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                         Ok(n) => *pos += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                OutBody::File {
+                    file,
+                    offset,
+                    remaining,
+                } => {
+                    if *remaining == 0 {
+                        self.out = OutBody::None;
+                        continue;
+                    }
+                    let count = usize::try_from((*remaining).min(SENDFILE_CHUNK)).unwrap_or(0);
+                    match super::sys::sendfile(&self.stream, file, offset, count) {
+                        Ok(0) => return Err(io::Error::other("file shrank while being sent")),
+                        Ok(n) => *remaining -= n as u64,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(e) => return Err(e),
@@ -568,6 +593,23 @@ impl Conn {
                     remaining: len,
                 };
             }
+            Body::File { file, offset, len } if len <= COPY_BODY_MAX as u64 => {
+                // Small files join the head in one write.
+                let start = self.wbuf.len();
+                self.wbuf.resize(start + len as usize, 0);
+                if let Err(e) = read_exact_at(&file, &mut self.wbuf[start..], offset) {
+                    tracing::warn!(peer = %self.peer, error = %e, "file read failed mid-response; closing");
+                    self.wbuf.truncate(start);
+                    self.close_after_write = true;
+                }
+            }
+            Body::File { file, offset, len } => {
+                self.out = OutBody::File {
+                    file,
+                    offset,
+                    remaining: len,
+                };
+            }
         }
     }
 
@@ -614,6 +656,11 @@ impl Conn {
             now.saturating_add(ms(config.keep_alive_timeout))
         }
     }
+}
+
+/// Fills `buf` from `file` at `offset`.
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 /// Encodes a short text error response that closes the connection.

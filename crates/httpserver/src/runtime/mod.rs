@@ -55,11 +55,12 @@ mod listener;
 pub(crate) mod pool;
 mod shutdown;
 mod slab;
+mod state;
 pub(crate) mod sys;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -74,6 +75,7 @@ use sys::{Epoll, EventFd, Events, Interest};
 
 pub(crate) use shutdown::install_signal_handlers;
 pub use shutdown::ShutdownHandle;
+pub use state::{ServerState, Stats};
 
 const LISTENER: u64 = u64::MAX;
 const WAKER: u64 = u64::MAX - 1;
@@ -103,6 +105,11 @@ pub(crate) struct Shared {
     signal: Arc<AtomicBool>,
     signal_seen: Arc<AtomicBool>,
     drain_deadline: Mutex<Option<u64>>,
+    /// Cleared when shutdown is asked for, before the drain begins.
+    ready: AtomicBool,
+    /// When the drain begins after a shutdown request (ms), `u64::MAX` for
+    /// not asked.
+    drain_at: AtomicU64,
     epoch: Instant,
 }
 
@@ -134,9 +141,34 @@ impl Shared {
         self.server_header.as_deref()
     }
 
+    /// Ready for traffic: running and no shutdown asked for.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && self.is_running()
+    }
+
+    /// Asks for a graceful shutdown: readiness turns false at once; after
+    /// `drain_delay` (during which the server accepts and serves as usual,
+    /// so load balancers can stop sending) the drain begins.
+    pub(crate) fn request_shutdown(&self) {
+        let delay = self.config.drain_delay;
+        if !self.ready.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        if delay.is_zero() {
+            self.begin_shutdown();
+            return;
+        }
+        tracing::info!(delay = ?delay, "shutdown requested: not ready; draining after the delay");
+        let at = self
+            .now_ms()
+            .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self.drain_at.store(at, Ordering::Release);
+    }
+
     /// Starts a graceful shutdown: stop accepting, mark not ready, and let
     /// the timer drain the rest by the deadline.
     pub(crate) fn begin_shutdown(&self) {
+        self.ready.store(false, Ordering::Release);
         if self
             .state
             .compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire)
@@ -233,6 +265,8 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
         signal: Arc::new(AtomicBool::new(false)),
         signal_seen: Arc::new(AtomicBool::new(false)),
         drain_deadline: Mutex::new(None),
+        ready: AtomicBool::new(true),
+        drain_at: AtomicU64::new(u64::MAX),
         epoch: Instant::now(),
         config,
     });
@@ -405,18 +439,31 @@ fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
 /// How often the timer checks whether every worker is stuck.
 const POOL_CHECK: Duration = Duration::from_millis(10);
 
+/// Checks in a row without progress after which a worker is added even if
+/// every thread is runnable (a handler computing for that long).
+const RUNNABLE_STALL_CHECKS: u32 = 10;
+
 /// Adds a worker when none is waiting for events and no handler finished
 /// since the last check: every thread is held by a slow handler (or a slow
-/// write), and new requests would otherwise wait. Short handlers under load
-/// keep finishing, so a busy server keeps one thread per core.
-fn grow_if_stuck(shared: &Arc<Shared>, before: u64) -> u64 {
+/// write), and new requests would otherwise wait. A thread is added at once
+/// when some worker is blocked in a system call (a handler waiting on I/O
+/// or a lock); when all are runnable, they are only waiting for a CPU, and
+/// a thread is added only after [`RUNNABLE_STALL_CHECKS`] checks without
+/// progress, so that preemption under load does not grow the pool. Short
+/// handlers under load keep finishing, so a busy server keeps one thread
+/// per core. `stalls` counts the checks in a row without progress.
+fn grow_if_stuck(shared: &Arc<Shared>, before: u64, stalls: &mut u32) -> u64 {
     let pool = &shared.pool;
     let now = pool.completed();
-    if now == before
+    let stuck = now == before
         && pool.polling.load(Ordering::Acquire) == 0
-        && shared.state.load(Ordering::Acquire) != STOPPED
+        && shared.state.load(Ordering::Acquire) != STOPPED;
+    *stalls = if stuck { stalls.saturating_add(1) } else { 0 };
+    if stuck
+        && (*stalls >= RUNNABLE_STALL_CHECKS || shared.batches.any_blocked())
         && pool.try_add_thread()
     {
+        *stalls = 0;
         tracing::debug!(
             threads = pool.threads.load(Ordering::Relaxed),
             "all workers busy; adding one"
@@ -441,6 +488,7 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
     let tick = (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let mut next_sweep = Instant::now();
     let mut completed = shared.pool.completed();
+    let mut stalls = 0;
     let mut progress = Vec::new();
     loop {
         thread::sleep(POOL_CHECK.min(tick));
@@ -448,19 +496,23 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
             // Someone must serve the orphans: wake a poller, or add a worker.
             if shared.pool.polling.load(Ordering::Acquire) > 0 {
                 shared.kick.notify();
-            } else if shared.pool.try_add_thread() {
+            } else if shared.batches.any_blocked() && shared.pool.try_add_thread() {
                 let _ = spawn_worker(shared);
             }
         }
-        completed = grow_if_stuck(shared, completed);
+        completed = grow_if_stuck(shared, completed, &mut stalls);
         if Instant::now() < next_sweep {
             continue;
         }
         next_sweep = Instant::now() + tick;
         if shared.signal.swap(false, Ordering::AcqRel) {
-            shared.begin_shutdown();
+            shared.request_shutdown();
         }
         let now = shared.now_ms();
+        if shared.drain_at.load(Ordering::Acquire) <= now {
+            shared.drain_at.store(u64::MAX, Ordering::Release);
+            shared.begin_shutdown();
+        }
         let draining = shared.state.load(Ordering::Acquire) == DRAINING;
         for index in 0..shared.slab.high() {
             let expired = shared

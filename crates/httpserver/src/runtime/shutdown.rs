@@ -30,15 +30,16 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
-    /// Begins a graceful shutdown. Calling it again does nothing.
+    /// Begins a graceful shutdown (after `drain_delay`, if one is set).
+    /// Calling it again does nothing.
     pub fn shutdown(&self) {
-        self.shared.begin_shutdown();
+        self.shared.request_shutdown();
     }
 
-    /// Is the server accepting and serving normally? False once shutdown has
-    /// begun: a readiness probe should fail from then on.
+    /// Is the server ready for traffic? False once shutdown has been asked
+    /// for: a readiness probe should fail from then on.
     pub fn is_ready(&self) -> bool {
-        self.shared.is_running()
+        self.shared.is_ready()
     }
 
     /// Has the server stopped?

@@ -80,6 +80,16 @@ pub fn routes(server: &mut Server) {
         std::thread::sleep(Duration::from_millis(ms));
         ok(format!("slept {ms}"))
     });
+    // Computes (never sleeps) for the given time: a runnable thread.
+    server.get("/spin/:ms", |req: &Request| {
+        let ms: u64 = req.param("ms").and_then(|m| m.parse().ok()).unwrap_or(0);
+        let end = std::time::Instant::now() + Duration::from_millis(ms);
+        let mut n = 0u64;
+        while std::time::Instant::now() < end {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+        ok(format!("spun {ms}"))
+    });
     server.get("/panic", |_req: &Request| -> httpserver::Response {
         panic!("handler bug")
     });
