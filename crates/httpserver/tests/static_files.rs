@@ -212,6 +212,15 @@ fn path_escapes_never_leak() {
             "{target}: unexpected status {status}\n{text}"
         );
     }
+    // A directory redirect never names another host (`//sub/` would).
+    for target in ["//sub", "///sub", "/sub"] {
+        let mut s = srv.connect();
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let r = read_response(&mut s);
+        assert_eq!(r.status, 308, "{target}");
+        assert_eq!(r.header("location"), Some("/sub/"), "{target}");
+    }
     // The server still serves.
     let mut s = srv.connect();
     s.write_all(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")

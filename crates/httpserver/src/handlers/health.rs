@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::{Handler, Request, Response, ServerState};
 
-type Check = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+type Check = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Liveness, readiness and named health checks.
 ///
@@ -57,20 +57,17 @@ impl Health {
 
     /// Adds a named check run by `readyz` and `healthz`: `Ok(())` when
     /// healthy, or a reason. Checks run on the probing request's worker;
-    /// keep them quick.
-    ///
-    /// # Panics
-    ///
-    /// If called after the endpoints were taken (they share the checks).
+    /// keep them quick. Endpoints taken earlier keep the checks they saw,
+    /// so add every check first.
     #[must_use]
     pub fn check(
         mut self,
         name: &str,
         check: impl Fn() -> Result<(), String> + Send + Sync + 'static,
     ) -> Self {
-        Arc::get_mut(&mut self.checks)
-            .expect("add checks before taking the endpoints")
-            .push((name.to_string(), Box::new(check)));
+        let mut checks: Vec<(String, Check)> = self.checks.iter().cloned().collect();
+        checks.push((name.to_string(), Arc::new(check)));
+        self.checks = Arc::new(checks);
         self
     }
 
@@ -147,7 +144,7 @@ impl Health {
         self.checks
             .iter()
             .map(|(name, check)| {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check()))
                     .unwrap_or_else(|_| Err("check panicked".to_string()));
                 (name.as_str(), result)
             })

@@ -28,7 +28,9 @@ const BUCKETS: [f64; 14] = [
 /// Use it as server-wide middleware (outermost, so it sees 404s and the
 /// answers of other middleware) and mount its [`endpoint`](Metrics::endpoint).
 /// The latency measured is the time spent producing the response (handler
-/// and inner middleware), not the time to write it to the client.
+/// and inner middleware), not the time to write it to the client. Answers
+/// the connection layer gives itself (400 for a malformed request, 408,
+/// 503 when the queue is full) never reach middleware and are not counted.
 ///
 /// Series: `httpserver_requests_total{method,status}` (status class),
 /// `httpserver_request_duration_seconds` (histogram),
@@ -108,13 +110,13 @@ impl Metrics {
         out.push_str("# TYPE httpserver_requests_total counter\n");
         for (m, method) in METHODS.iter().enumerate() {
             for (c, class) in CLASSES.iter().enumerate() {
+                // Every series from the start, so that rate() sees the
+                // first requests of each.
                 let n = r.requests[m][c].load(Ordering::Relaxed);
-                if n > 0 {
-                    let _ = writeln!(
-                        out,
-                        "httpserver_requests_total{{method=\"{method}\",status=\"{class}\"}} {n}"
-                    );
-                }
+                let _ = writeln!(
+                    out,
+                    "httpserver_requests_total{{method=\"{method}\",status=\"{class}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP httpserver_request_duration_seconds Time to produce a response.\n");
@@ -143,7 +145,7 @@ impl Metrics {
             (
                 "httpserver_response_body_bytes_total",
                 "counter",
-                "Response body bytes sent (bodies of known length).",
+                "Response body bytes handed to the connection (declared lengths; streamed bodies of unknown length are not counted).",
                 r.body_bytes.load(Ordering::Relaxed),
             ),
             (
@@ -228,6 +230,8 @@ mod tests {
         assert!(text.contains("httpserver_requests_total{method=\"GET\",status=\"2xx\"} 1\n"));
         assert!(text.contains("httpserver_requests_total{method=\"GET\",status=\"4xx\"} 1\n"));
         assert!(text.contains("httpserver_requests_total{method=\"OTHER\",status=\"2xx\"} 1\n"));
+        // Series not yet seen are there at zero.
+        assert!(text.contains("httpserver_requests_total{method=\"POST\",status=\"5xx\"} 0\n"));
         assert!(text.contains("httpserver_request_duration_seconds_bucket{le=\"0.0005\"} 1\n"));
         assert!(text.contains("httpserver_request_duration_seconds_bucket{le=\"0.005\"} 2\n"));
         assert!(text.contains("httpserver_request_duration_seconds_bucket{le=\"10\"} 2\n"));

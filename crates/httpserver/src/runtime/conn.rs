@@ -327,6 +327,11 @@ impl Conn {
                         Ok(n) => *remaining -= n as u64,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        // A file system that cannot splice: copy through the
+                        // write buffer instead (the loop writes it out).
+                        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                            copy_chunk(file, offset, remaining, &mut self.wbuf)?;
+                        }
                         Err(e) => return Err(e),
                     }
                 }
@@ -691,4 +696,70 @@ pub(crate) fn error_response(
     );
     out.extend_from_slice(message.as_bytes());
     out.push(b'\n');
+}
+
+/// Reads the next chunk (at most [`STREAM_CHUNK`] bytes) of a file body
+/// into the empty `wbuf` and advances `offset` and `remaining`: the
+/// fallback when `sendfile(2)` cannot read the file. A file that ends early
+/// is an error (the length is already promised).
+fn copy_chunk(
+    file: &std::fs::File,
+    offset: &mut u64,
+    remaining: &mut u64,
+    wbuf: &mut Vec<u8>,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let want = usize::try_from((*remaining).min(STREAM_CHUNK as u64)).unwrap_or(STREAM_CHUNK);
+    wbuf.resize(want, 0);
+    let n = loop {
+        match file.read_at(wbuf, *offset) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    let n = match n {
+        Ok(0) => Err(io::Error::other("file shrank while being sent")),
+        other => other,
+    };
+    match n {
+        Ok(n) => {
+            wbuf.truncate(n);
+            *offset += n as u64;
+            *remaining -= n as u64;
+            Ok(())
+        }
+        Err(e) => {
+            wbuf.clear();
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_chunk_walks_a_file_and_reports_one_that_shrank() {
+        let path = std::env::temp_dir().join(format!("hs-copy-chunk-{}", std::process::id()));
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let (mut offset, mut remaining, mut wbuf) = (100u64, 39_000u64, Vec::new());
+        let mut out = Vec::new();
+        while remaining > 0 {
+            copy_chunk(&file, &mut offset, &mut remaining, &mut wbuf).unwrap();
+            assert!(!wbuf.is_empty() && wbuf.len() <= STREAM_CHUNK);
+            out.extend_from_slice(&wbuf);
+        }
+        assert_eq!(offset, 39_100);
+        assert!(out == data[100..39_100]);
+        // Promised more than the file holds.
+        let (mut offset, mut remaining) = (39_990u64, 100u64);
+        copy_chunk(&file, &mut offset, &mut remaining, &mut wbuf).unwrap();
+        assert_eq!(wbuf.len(), 10);
+        assert!(copy_chunk(&file, &mut offset, &mut remaining, &mut wbuf).is_err());
+        assert!(wbuf.is_empty());
+        std::fs::remove_file(&path).unwrap();
+    }
 }

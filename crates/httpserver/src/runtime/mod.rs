@@ -501,13 +501,15 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
             }
         }
         completed = grow_if_stuck(shared, completed, &mut stalls);
+        // Signals are seen within one pool check (10 ms): readiness must
+        // turn false at once, for load balancers.
+        if shared.signal.swap(false, Ordering::AcqRel) {
+            shared.request_shutdown();
+        }
         if Instant::now() < next_sweep {
             continue;
         }
         next_sweep = Instant::now() + tick;
-        if shared.signal.swap(false, Ordering::AcqRel) {
-            shared.request_shutdown();
-        }
         let now = shared.now_ms();
         if shared.drain_at.load(Ordering::Acquire) <= now {
             shared.drain_at.store(u64::MAX, Ordering::Release);

@@ -122,6 +122,12 @@ fn matches_any(list: &str, ours: &str, compare: Compare) -> bool {
         if rest.is_empty() {
             return false;
         }
+        // `*` repeated on several field lines arrives combined as `*, *`.
+        if let Some(after) = rest.strip_prefix('*') {
+            if after.trim_start().is_empty() || after.trim_start().starts_with(',') {
+                return true;
+            }
+        }
         let Some((tag, weak, after)) = parse_tag(rest) else {
             return false;
         };

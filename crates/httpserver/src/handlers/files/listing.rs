@@ -22,18 +22,36 @@ struct Entry {
 /// The Content-Security-Policy sent with a listing: inline style only.
 pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+/// Most entries shown; a larger directory's listing says how many more
+/// there are (reading and sorting them all would hold the worker).
+const MAX_ENTRIES: usize = 10_000;
+
 /// Renders the listing of `dir`, shown as `shown_path` (the decoded request
 /// path, ending in `/`). Hidden (dot) entries are left out unless `hidden`.
 ///
 /// # Errors
 ///
 /// An error reading the directory.
-pub(crate) fn render(dir: &Path, shown_path: &str, hidden: bool) -> io::Result<String> {
+pub(crate) fn render(
+    dir: &Path,
+    shown_path: &str,
+    hidden: bool,
+    link_allowed: impl Fn(&Path) -> bool,
+) -> io::Result<String> {
     let mut entries = Vec::new();
+    let mut left_out = 0usize;
     for item in std::fs::read_dir(dir)? {
         let Ok(item) = item else { continue };
         let name = name_bytes(&item.file_name());
         if !hidden && name.first() == Some(&b'.') {
+            continue;
+        }
+        // A link the handler would refuse is not shown either.
+        if item.file_type().is_ok_and(|t| t.is_symlink()) && !link_allowed(&item.path()) {
+            continue;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            left_out += 1;
             continue;
         }
         // Follow links for the kind and size, as a browser user expects.
@@ -90,7 +108,11 @@ pub(crate) fn render(dir: &Path, shown_path: &str, hidden: bool) -> io::Result<S
              <td class=\"size\">{size}</td><td class=\"time\">{time}</td></tr>"
         );
     }
-    html.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    html.push_str("</tbody>\n</table>\n");
+    if left_out > 0 {
+        let _ = writeln!(html, "<p>{left_out} more entries not shown.</p>");
+    }
+    html.push_str("</body>\n</html>\n");
     Ok(html)
 }
 
@@ -209,7 +231,7 @@ mod tests {
         std::fs::write(dir.join("a <b>.txt"), b"x").unwrap();
         std::fs::write(dir.join("100% #1.txt"), b"xy").unwrap();
         std::fs::write(dir.join(".secret"), b"s").unwrap();
-        let html = render(&dir, "/sub/<x>/", false).unwrap();
+        let html = render(&dir, "/sub/<x>/", false, |_| true).unwrap();
         assert!(html.contains("<title>Index of /sub/&lt;x&gt;/</title>"));
         assert!(html.contains("href=\"../\""));
         assert!(html.contains("href=\"zdir/\">zdir/</a>"));
@@ -218,8 +240,20 @@ mod tests {
         assert!(!html.contains("secret"));
         let zdir = html.find("zdir").unwrap();
         assert!(zdir < html.find("a%20").unwrap() && zdir < html.find("100%25").unwrap());
-        assert!(render(&dir, "/", true).unwrap().contains(".secret"));
-        assert!(!render(&dir, "/", false).unwrap().contains("href=\"../\""));
+        assert!(render(&dir, "/", true, |_| true)
+            .unwrap()
+            .contains(".secret"));
+        assert!(!render(&dir, "/", false, |_| true)
+            .unwrap()
+            .contains("href=\"../\""));
+        // Links the handler refuses are not listed; other entries are not
+        // asked about.
+        std::os::unix::fs::symlink("/etc", dir.join("out")).unwrap();
+        let html = render(&dir, "/", false, |p| !p.ends_with("out")).unwrap();
+        assert!(!html.contains("out") && html.contains("zdir"));
+        assert!(render(&dir, "/", false, |_| true)
+            .unwrap()
+            .contains("href=\"out/\""));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

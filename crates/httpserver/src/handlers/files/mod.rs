@@ -223,7 +223,7 @@ impl Options {
         let rel = match path::parse(raw, self.hidden) {
             Ok(rel) => rel,
             Err(PathError::Invalid(why)) => {
-                tracing::info!(path = req.path(), why, "refused file path");
+                tracing::debug!(path = req.path(), why, "refused file path");
                 return Response::new(StatusCode::BAD_REQUEST).with_text("bad path\n");
             }
             Err(PathError::Hidden) => return self.not_found(req),
@@ -236,7 +236,8 @@ impl Options {
         };
         if meta.is_dir() {
             if !rel.trailing_slash {
-                let mut location = format!("{}/", req.path());
+                // One leading slash only: `//host` would name another host.
+                let mut location = format!("/{}/", req.path().trim_start_matches('/'));
                 if let Some(q) = req.query_string() {
                     location.push('?');
                     location.push_str(q);
@@ -277,7 +278,7 @@ impl Options {
         if real.starts_with(root.as_ref()) {
             Some(real)
         } else {
-            tracing::warn!(path = %path.display(), "symbolic link leaves the root; refused");
+            tracing::debug!(path = %path.display(), "symbolic link leaves the root; refused");
             None
         }
     }
@@ -301,7 +302,7 @@ impl Options {
         let shown = path::decode(req.path().as_bytes())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|| req.path().to_string());
-        match listing::render(dir, &shown, self.hidden) {
+        match listing::render(dir, &shown, self.hidden, |p| self.resolve(p).is_some()) {
             Ok(html) => Response::new(StatusCode::OK)
                 .with_owned_body("text/html; charset=utf-8", html.into_bytes())
                 .with_header(header::CONTENT_SECURITY_POLICY, listing::CSP)
@@ -320,12 +321,13 @@ impl Options {
         let mut vary = false;
         let mut chosen = None;
         if self.precompressed {
-            for coding in encoding::acceptable(req.header("accept-encoding")) {
+            let accept = combined(req, "accept-encoding");
+            for coding in encoding::acceptable(accept.as_deref()) {
                 let mut sibling = path.as_os_str().to_owned();
                 sibling.push(coding.extension());
                 let sibling = PathBuf::from(sibling);
                 if let Some(real) = self.resolve(&sibling) {
-                    if let Ok((file, meta)) = open(&real) {
+                    if let Ok((file, meta)) = self.open(&real) {
                         chosen = Some((coding, file, meta));
                         break;
                     }
@@ -340,7 +342,7 @@ impl Options {
         }
         let (coding, file, meta) = match chosen {
             Some((coding, file, meta)) => (Some(coding), file, meta),
-            None => match open(path) {
+            None => match self.open(path) {
                 Ok((file, meta)) => (None, file, meta),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "cannot open file");
@@ -459,14 +461,41 @@ impl Options {
     }
 }
 
-/// Opens a regular file and reads its metadata from the open descriptor.
-fn open(path: &Path) -> io::Result<(File, Metadata)> {
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("not a regular file"));
+impl Options {
+    /// Opens a regular file and reads its metadata from the open
+    /// descriptor. Non-blocking, so a FIFO planted in the tree cannot hold
+    /// the worker (reads of regular files ignore the flag). Unless links
+    /// may leave the root, checks again where the open descriptor really
+    /// is: a directory swapped for a link after [`Options::resolve`] is
+    /// caught here.
+    fn open(&self, path: &Path) -> io::Result<(File, Metadata)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        if !self.follow_symlinks {
+            use std::os::fd::AsRawFd;
+            let at = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
+            let root = match &self.real_root {
+                Some(root) => Cow::Borrowed(root),
+                None => Cow::Owned(std::fs::canonicalize(&self.root)?),
+            };
+            // Without /proc there is nothing more to check.
+            if let Ok(at) = at {
+                if !at.starts_with(root.as_ref()) {
+                    return Err(io::Error::other(
+                        "the file left the root after it was checked",
+                    ));
+                }
+            }
+        }
+        Ok((file, meta))
     }
-    Ok((file, meta))
 }
 
 fn set_content(

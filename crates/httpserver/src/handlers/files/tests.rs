@@ -101,6 +101,13 @@ fn conditional_requests() {
         &[("if-none-match", "\"x\""), ("if-none-match", &etag)],
     );
     assert_eq!(res.status(), 304);
+    // `*` on two lines.
+    let res = get(
+        &files,
+        "/hello.txt",
+        &[("if-none-match", "*"), ("if-none-match", "*")],
+    );
+    assert_eq!(res.status(), 304);
     assert_eq!(
         get(&files, "/hello.txt", &[("if-match", "\"x\"")]).status(),
         412
@@ -229,6 +236,34 @@ fn symlinks_leaving_the_root_need_permission() {
     assert_eq!(get(&files, "/in.txt", &[]).body(), b"hello world\n");
     let open = StaticFiles::new(t.root()).follow_symlinks(true);
     assert_eq!(get(&open, "/out.txt", &[]).body(), b"outside");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_does_not_hold_the_worker() {
+    let t = Tree::new("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(t.root().join("hello.txt.gz"))
+        .arg(t.root().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let files = StaticFiles::new(t.root()).spa("pipe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let sibling = get(&files, "/hello.txt", &[("accept-encoding", "gzip")]);
+        let spa = get(&files, "/missing", &[]);
+        let _ = tx.send((sibling.status(), sibling.body().clone(), spa.status()));
+    });
+    let (status, body, spa) = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("opening a FIFO blocked the handler");
+    // The FIFO sibling is skipped; the SPA file is not a file: 404.
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, &b"hello world\n"[..])
+    );
+    assert_eq!(spa, StatusCode::NOT_FOUND);
 }
 
 #[test]
