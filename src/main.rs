@@ -100,9 +100,23 @@ struct Cli {
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
 
+    /// Format of the server's log lines (on stderr): pretty (coloured when
+    /// stderr is a terminal) or json (one object per line)
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+
     /// Print the effective settings as TOML and exit
     #[arg(long)]
     print_config: bool,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    /// Human-readable, coloured on a terminal.
+    Pretty,
+    /// One JSON object per line.
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -126,10 +140,15 @@ fn main() -> ExitCode {
             }
         }
     }
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_max_level(cli.log_level)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Pretty => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().init(),
+    }
     run(settings)
 }
 

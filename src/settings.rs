@@ -190,6 +190,8 @@ pub(crate) struct Loader {
     /// The default value of every known key (`table.field`), `None` for
     /// optional strings.
     known: BTreeMap<String, Option<Value>>,
+    /// Optional keys set to "none" by an empty value.
+    cleared: std::collections::BTreeSet<String>,
 }
 
 impl Loader {
@@ -211,6 +213,7 @@ impl Loader {
             merged: defaults,
             sources: BTreeMap::new(),
             known,
+            cleared: Default::default(),
         }
     }
 
@@ -316,6 +319,18 @@ impl Loader {
     }
 
     fn set(&mut self, key: &str, value: Value, source: Source) -> Result<(), SettingsError> {
+        // An empty string clears a key whose default is "none".
+        if OPTIONAL_STRINGS.contains(&key) && value.as_str() == Some("") {
+            if let Some((table, field)) = key.split_once('.') {
+                if let Some(Value::Table(t)) = self.merged.get_mut(table) {
+                    t.remove(field);
+                }
+            }
+            self.sources.insert(key.to_string(), source);
+            self.cleared.insert(key.to_string());
+            return Ok(());
+        }
+        self.cleared.remove(key);
         let (table, field) = key
             .split_once('.')
             .ok_or_else(|| SettingsError(format!("{source}: `{key}` is not a setting")))?;
@@ -349,11 +364,20 @@ impl Loader {
     /// allowed, a root that is not a directory), naming the field and
     /// where it came from.
     pub(crate) fn finish(self) -> Result<Settings, SettingsError> {
-        let settings: Settings = self
+        let mut settings: Settings = self
             .merged
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| SettingsError(e.message().to_string()))?;
+        for key in &self.cleared {
+            match key.as_str() {
+                "server.server_header" => settings.server.server_header = None,
+                "files.cache_control" => settings.files.cache_control = None,
+                "files.spa" => settings.files.spa = None,
+                "files.not_found_page" => settings.files.not_found_page = None,
+                _ => {}
+            }
+        }
         if let Err(e) = settings.server.validate() {
             let key = format!("server.{}", e.field());
             return Err(SettingsError(format!("{} (from {})", e, self.source(&key))));
@@ -460,6 +484,65 @@ mod tests {
         assert_eq!(s.server.server_header.as_deref(), Some("x"));
         assert!(!s.metrics.enabled);
         assert_eq!(s.server.drain_delay, std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_empty_value_clears_an_optional_key() {
+        let mut l = Loader::new();
+        l.file(
+            std::path::Path::new("a.toml"),
+            "[files]\ncache_control = \"max-age=5\"\n",
+        )
+        .unwrap();
+        l.env(env(&[
+            ("HTTPSERVER_SERVER_HEADER", ""),
+            ("HTTPSERVER_FILES_CACHE_CONTROL", ""),
+            ("HTTPSERVER_FILES_SPA", "index.html"),
+        ]))
+        .unwrap();
+        l.flag("files.spa", "--spa", "").unwrap();
+        l.flag("files.not_found_page", "--404", "").unwrap();
+        assert_eq!(
+            OPTIONAL_STRINGS.len(),
+            4,
+            "clear new optional keys in finish()"
+        );
+        let s = l.finish().unwrap();
+        assert_eq!(s.server.server_header, None);
+        assert_eq!(s.files.cache_control, None);
+        assert_eq!(s.files.spa, None);
+        assert_eq!(s.files.not_found_page, None);
+    }
+
+    #[test]
+    fn every_key_is_documented_with_its_default() {
+        let doc = include_str!("../docs/configuration.md");
+        let defaults = Loader::new();
+        for (key, default) in &defaults.known {
+            let (table, field) = key.split_once('.').unwrap();
+            let section = doc
+                .split_once(&format!("## `[{table}]`"))
+                .map(|(_, rest)| rest.split("\n## ").next().unwrap_or(""))
+                .unwrap_or_else(|| panic!("docs/configuration.md lacks [{table}]"));
+            let row = section
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{field}` |")))
+                .unwrap_or_else(|| panic!("docs/configuration.md lacks {key}"));
+            if let (Some(Value::Integer(n)), "server") = (default, table) {
+                if field != "min_workers" {
+                    assert!(
+                        row.contains(&format!("`{n}`")),
+                        "{key}: default {n} not in {row}"
+                    );
+                }
+            }
+            if let Some(Value::Boolean(b)) = default {
+                assert!(
+                    row.contains(&format!("`{b}`")),
+                    "{key}: default {b} not in {row}"
+                );
+            }
+        }
     }
 
     #[test]

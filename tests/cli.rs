@@ -1,0 +1,279 @@
+//! The `httpserver` binary as a person runs it: exit codes, messages, a
+//! served directory with probes and metrics, and a SIGTERM that turns
+//! readiness off at once while in-flight downloads finish.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_httpserver");
+
+/// A temporary directory, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("hs-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("hello.txt"), b"hello\n").unwrap();
+        std::fs::write(dir.join("sub/a.txt"), b"a\n").unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running binary, killed on drop if still running.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Running {
+    fn start(root: &Path, extra: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .arg(root)
+            .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "httpserver serving ROOT on http://ADDR/"
+        let addr = line
+            .trim_end()
+            .rsplit_once("http://")
+            .and_then(|(_, a)| a.strip_suffix('/'))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Running { child, addr }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < end, "still running after {limit:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a fresh connection; returns (status, body).
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a response: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn output(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let (code, out, _) = output(&["--help"], &[]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--port",
+        "--config",
+        "--no-listing",
+        "--drain-delay",
+        "/readyz",
+    ] {
+        assert!(out.contains(flag), "--help lacks {flag}:\n{out}");
+    }
+    let (code, out, _) = output(&["--version"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("httpserver "), "{out}");
+}
+
+#[test]
+fn bad_settings_exit_2_naming_the_field_and_source() {
+    let (code, _, err) = output(&["--print-config"], &[("HTTPSERVER_PORT", "eighty")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("port") && err.contains("HTTPSERVER_PORT"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let (code, _, err) = output(&["--no-such-flag"], &[]);
+    assert_eq!(code, 2, "{err}");
+
+    let dir = Dir::new("badcfg");
+    let cfg = dir.0.join("c.toml");
+    std::fs::write(&cfg, "[server]\nmax_workerz = 3\n").unwrap();
+    let (code, _, err) = output(&["--config", cfg.to_str().unwrap(), "--print-config"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("max_workerz"), "{err}");
+}
+
+#[test]
+fn flags_beat_environment_beat_file() {
+    let dir = Dir::new("layers");
+    let cfg = dir.0.join("c.toml");
+    std::fs::write(&cfg, "[server]\nport = 1111\nmax_workers = 7\n").unwrap();
+    let (code, out, err) = output(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--port",
+            "3333",
+            "--print-config",
+        ],
+        &[("HTTPSERVER_PORT", "2222"), ("HTTPSERVER_MAX_WORKERS", "9")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("port = 3333"), "{out}");
+    assert!(out.contains("max_workers = 9"), "{out}");
+}
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = Dir::new("inuse");
+    let root = dir.0.to_str().unwrap();
+    let args = [
+        root,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--log-level",
+        "error",
+    ];
+    let (code, _, err) = output(&args, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&port), "{err}");
+}
+
+#[test]
+fn serves_files_listing_probes_and_metrics() {
+    let dir = Dir::new("serve");
+    let srv = Running::start(&dir.0, &[]);
+    assert_eq!(get(srv.addr, "/hello.txt"), (200, "hello\n".to_string()));
+    let (status, listing) = get(srv.addr, "/");
+    assert_eq!(status, 200);
+    assert!(listing.contains("href=\"sub/\"") && listing.contains("hello.txt"));
+    assert_eq!(get(srv.addr, "/sub").0, 308);
+    assert_eq!(get(srv.addr, "/livez").0, 200);
+    assert_eq!(get(srv.addr, "/readyz").0, 200);
+    let (status, health) = get(srv.addr, "/healthz");
+    assert_eq!(status, 200);
+    assert!(health.contains("\"status\""), "{health}");
+    let (status, metrics) = get(srv.addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("# TYPE"), "{metrics}");
+    assert!(metrics.contains("GET"), "{metrics}");
+}
+
+#[test]
+fn sigterm_turns_readyz_503_at_once_and_in_flight_downloads_finish() {
+    let dir = Dir::new("drain");
+    let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.0.join("big.bin"), &data).unwrap();
+    let mut srv = Running::start(&dir.0, &["--drain-delay", "1s"]);
+    assert_eq!(get(srv.addr, "/readyz").0, 200);
+
+    // A download in flight: the head and a little of the body, then stall.
+    let mut dl = TcpStream::connect(srv.addr).unwrap();
+    dl.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    dl.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 64 * 1024];
+    let n = dl.read(&mut got).unwrap();
+    got.truncate(n);
+
+    srv.signal("TERM");
+    let sent = Instant::now();
+    let flipped = loop {
+        let (status, _) = get(srv.addr, "/readyz");
+        if status == 503 {
+            break sent.elapsed();
+        }
+        assert_eq!(status, 200);
+        assert!(sent.elapsed() < Duration::from_secs(1), "/readyz still 200");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(
+        flipped <= Duration::from_millis(100),
+        "/readyz flipped after {flipped:?}"
+    );
+    // Within the drain delay, other requests are still served.
+    assert_eq!(get(srv.addr, "/hello.txt"), (200, "hello\n".to_string()));
+    assert_eq!(get(srv.addr, "/livez").0, 200);
+
+    // The stalled download finishes whole.
+    dl.read_to_end(&mut got).unwrap();
+    let split = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        got[split..] == data[..],
+        "download cut short: {} bytes",
+        got.len() - split
+    );
+
+    let status = srv.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        TcpStream::connect(srv.addr).is_err(),
+        "still accepting after exit"
+    );
+}
