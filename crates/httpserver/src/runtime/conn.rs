@@ -319,6 +319,8 @@ impl Conn {
                 } => {
                     if *remaining == 0 {
                         self.out = OutBody::None;
+                        // Uncorking sends the last partial segment now.
+                        let _ = socket2::SockRef::from(&self.stream).set_tcp_cork(false);
                         continue;
                     }
                     let count = usize::try_from((*remaining).min(SENDFILE_CHUNK)).unwrap_or(0);
@@ -609,6 +611,10 @@ impl Conn {
                 }
             }
             Body::File { file, offset, len } => {
+                // Corked, the head and the file leave in full-sized
+                // segments instead of a small one per write (nginx's
+                // tcp_nopush); uncorked when the file is done.
+                let _ = socket2::SockRef::from(&self.stream).set_tcp_cork(true);
                 self.out = OutBody::File {
                     file,
                     offset,

@@ -7,10 +7,12 @@
 //! leave through `sendfile(2)` as the client reads them.
 //!
 //! Nothing outside the root is ever served: the request path is decoded
-//! once and must consist of plain names (see `path.rs`), and the real path
-//! (symbolic links resolved) must stay under the real root unless
-//! [`StaticFiles::follow_symlinks`] allows otherwise.
+//! once and must consist of plain names (see `path.rs`), and it is opened
+//! relative to the open root so that no step of its resolution may leave
+//! it unless [`StaticFiles::follow_symlinks`] allows otherwise (see
+//! `beneath.rs`).
 
+mod beneath;
 mod conditional;
 mod encoding;
 mod listing;
@@ -29,6 +31,7 @@ use http::{Method, StatusCode};
 
 use crate::response::Body;
 use crate::{Handler, Request, Response};
+use beneath::Beneath;
 use conditional::{Conditions, Precondition, Validators};
 use path::PathError;
 use range::Ranges;
@@ -66,10 +69,7 @@ pub struct StaticFiles {
 
 #[derive(Clone, Debug)]
 struct Options {
-    root: PathBuf,
-    /// The root with symbolic links resolved, found when first needed if
-    /// the root did not exist when the handler was built.
-    real_root: Option<PathBuf>,
+    root: Arc<Beneath>,
     prefix: String,
     listing: bool,
     hidden: bool,
@@ -85,12 +85,10 @@ struct Options {
 impl StaticFiles {
     /// Serves the files under `root`.
     pub fn new(root: impl Into<PathBuf>) -> StaticFiles {
-        let root = root.into();
-        let real_root = std::fs::canonicalize(&root).ok();
+        let root = Arc::new(Beneath::new(root.into()));
         StaticFiles {
             inner: Arc::new(Options {
                 root,
-                real_root,
                 prefix: String::new(),
                 listing: false,
                 hidden: false,
@@ -155,7 +153,9 @@ impl StaticFiles {
     }
 
     /// Serves `file.br`, `file.zst` or `file.gz` in place of `file` when
-    /// the client accepts that coding. Default on.
+    /// the client accepts that coding. Default on. While on, every file
+    /// response carries `Vary: Accept-Encoding`, and siblings are looked
+    /// for only in the codings the client accepts.
     #[must_use]
     pub fn precompressed(mut self, on: bool) -> Self {
         self.options().precompressed = on;
@@ -228,13 +228,12 @@ impl Options {
             }
             Err(PathError::Hidden) => return self.not_found(req),
         };
-        let Some(real) = self.resolve(&rel.under(&self.root)) else {
-            return self.not_found(req);
-        };
-        let Ok(meta) = std::fs::metadata(&real) else {
+        let rel_path = rel.relative();
+        let Ok((handle, meta)) = self.open(&rel_path) else {
             return self.not_found(req);
         };
         if meta.is_dir() {
+            drop(handle);
             if !rel.trailing_slash {
                 // One leading slash only: `//host` would name another host.
                 let mut location = format!("/{}/", req.path().trim_start_matches('/'));
@@ -247,52 +246,46 @@ impl Options {
                     .with_text("moved\n");
             }
             if let Some(index) = &self.index {
-                if let Some(file) = self.resolve(&real.join(index)) {
-                    if file.is_file() {
-                        return self.file(req, &file, StatusCode::OK);
+                let index_path = rel_path.join(index);
+                if let Ok((file, meta)) = self.open(&index_path) {
+                    if meta.is_file() {
+                        return self.file(req, &index_path, file, meta, StatusCode::OK);
                     }
                 }
             }
             if self.listing {
-                return self.listing(req, &real);
+                return self.listing(req, &self.root.root().join(&rel_path));
             }
             return Response::new(StatusCode::FORBIDDEN).with_text("directory listing is off\n");
         }
         if !meta.is_file() || (rel.trailing_slash && !rel.segments.is_empty()) {
             return self.not_found(req);
         }
-        self.file(req, &real, StatusCode::OK)
+        self.file(req, &rel_path, handle, meta, StatusCode::OK)
     }
 
-    /// The real path of `path`, if it exists and is allowed: inside the
-    /// real root, or anywhere when links may leave it.
-    fn resolve(&self, path: &Path) -> Option<PathBuf> {
-        let real = std::fs::canonicalize(path).ok()?;
-        if self.follow_symlinks {
-            return Some(real);
-        }
-        let root = match &self.real_root {
-            Some(root) => Cow::Borrowed(root),
-            None => Cow::Owned(std::fs::canonicalize(&self.root).ok()?),
-        };
-        if real.starts_with(root.as_ref()) {
-            Some(real)
-        } else {
-            tracing::debug!(path = %path.display(), "symbolic link leaves the root; refused");
-            None
-        }
+    /// Opens `rel` under the root (see `beneath.rs`).
+    fn open(&self, rel: &Path) -> io::Result<(File, Metadata)> {
+        self.root.open(rel, self.follow_symlinks)
+    }
+
+    /// Opens a regular file named in the configuration (SPA, 404 page).
+    fn open_named(&self, name: &str) -> Option<(PathBuf, File, Metadata)> {
+        let rel = PathBuf::from(path::os_str(name.as_bytes()));
+        let (file, meta) = self.open(&rel).ok()?;
+        meta.is_file().then_some((rel, file, meta))
     }
 
     /// 404: the SPA file (200), the custom page (404) or a short text.
     fn not_found(&self, req: &Request) -> Response {
         if let Some(spa) = &self.spa {
-            if let Some(file) = self.resolve(&self.root.join(path::os_str(spa.as_bytes()))) {
-                return self.file(req, &file, StatusCode::OK);
+            if let Some((rel, file, meta)) = self.open_named(spa) {
+                return self.file(req, &rel, file, meta, StatusCode::OK);
             }
         }
         if let Some(page) = &self.not_found {
-            if let Some(file) = self.resolve(&self.root.join(path::os_str(page.as_bytes()))) {
-                return self.file(req, &file, StatusCode::NOT_FOUND);
+            if let Some((rel, file, meta)) = self.open_named(page) {
+                return self.file(req, &rel, file, meta, StatusCode::NOT_FOUND);
             }
         }
         Response::new(StatusCode::NOT_FOUND).with_text("not found\n")
@@ -302,7 +295,8 @@ impl Options {
         let shown = path::decode(req.path().as_bytes())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|| req.path().to_string());
-        match listing::render(dir, &shown, self.hidden, |p| self.resolve(p).is_some()) {
+        let allowed = |p: &Path| self.root.resolve(p, self.follow_symlinks).is_some();
+        match listing::render(dir, &shown, self.hidden, allowed) {
             Ok(html) => Response::new(StatusCode::OK)
                 .with_owned_body("text/html; charset=utf-8", html.into_bytes())
                 .with_header(header::CONTENT_SECURITY_POLICY, listing::CSP)
@@ -314,41 +308,38 @@ impl Options {
         }
     }
 
-    /// Answers with the file at `path` (already resolved), honouring
-    /// preconditions and ranges when `status` is 200.
-    fn file(&self, req: &Request, path: &Path, status: StatusCode) -> Response {
-        let content_type = content_type(path);
-        let mut vary = false;
+    /// Answers with `file` (open, a regular file; `rel` names it under the
+    /// root), honouring preconditions and ranges when `status` is 200.
+    fn file(
+        &self,
+        req: &Request,
+        rel: &Path,
+        file: File,
+        meta: Metadata,
+        status: StatusCode,
+    ) -> Response {
+        let content_type = content_type(rel);
         let mut chosen = None;
         if self.precompressed {
             let accept = combined(req, "accept-encoding");
             for coding in encoding::acceptable(accept.as_deref()) {
-                let mut sibling = path.as_os_str().to_owned();
+                let mut sibling = rel.as_os_str().to_owned();
                 sibling.push(coding.extension());
-                let sibling = PathBuf::from(sibling);
-                if let Some(real) = self.resolve(&sibling) {
-                    if let Ok((file, meta)) = self.open(&real) {
+                if let Ok((file, meta)) = self.open(Path::new(&sibling)) {
+                    if meta.is_file() {
                         chosen = Some((coding, file, meta));
                         break;
                     }
                 }
             }
-            vary = chosen.is_some()
-                || encoding::Coding::ALL.iter().any(|c| {
-                    let mut s = path.as_os_str().to_owned();
-                    s.push(c.extension());
-                    Path::new(&s).is_file()
-                });
         }
+        // With precompressed siblings on, what is sent may depend on
+        // Accept-Encoding for any file: say so always (as nginx's
+        // gzip_vary does) rather than look for siblings on every request.
+        let vary = self.precompressed;
         let (coding, file, meta) = match chosen {
             Some((coding, file, meta)) => (Some(coding), file, meta),
-            None => match self.open(path) {
-                Ok((file, meta)) => (None, file, meta),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot open file");
-                    return Response::new(StatusCode::NOT_FOUND).with_text("not found\n");
-                }
-            },
+            None => (None, file, meta),
         };
         let len = meta.len();
         let validators = Validators::new(meta.modified().unwrap_or(UNIX_EPOCH), len);
@@ -458,43 +449,6 @@ impl Options {
                     .with_reader(body, Some(body_len))
             }
         }
-    }
-}
-
-impl Options {
-    /// Opens a regular file and reads its metadata from the open
-    /// descriptor. Non-blocking, so a FIFO planted in the tree cannot hold
-    /// the worker (reads of regular files ignore the flag). Unless links
-    /// may leave the root, checks again where the open descriptor really
-    /// is: a directory swapped for a link after [`Options::resolve`] is
-    /// caught here.
-    fn open(&self, path: &Path) -> io::Result<(File, Metadata)> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
-        if !self.follow_symlinks {
-            use std::os::fd::AsRawFd;
-            let at = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
-            let root = match &self.real_root {
-                Some(root) => Cow::Borrowed(root),
-                None => Cow::Owned(std::fs::canonicalize(&self.root)?),
-            };
-            // Without /proc there is nothing more to check.
-            if let Ok(at) = at {
-                if !at.starts_with(root.as_ref()) {
-                    return Err(io::Error::other(
-                        "the file left the root after it was checked",
-                    ));
-                }
-            }
-        }
-        Ok((file, meta))
     }
 }
 

@@ -10,7 +10,7 @@
 //! checked later, against the real path.
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Why a request path was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +32,12 @@ pub(crate) struct RelPath {
 }
 
 impl RelPath {
-    /// `root` joined with every segment.
-    pub(crate) fn under(&self, root: &Path) -> PathBuf {
-        let mut path = root.to_path_buf();
+    /// The segments as a relative path; `.` for none (the root itself).
+    pub(crate) fn relative(&self) -> PathBuf {
+        if self.segments.is_empty() {
+            return PathBuf::from(".");
+        }
+        let mut path = PathBuf::new();
         for segment in &self.segments {
             path.push(os_str(segment));
         }
@@ -147,6 +150,7 @@ pub(crate) fn encode(name: &[u8], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn names(raw: &str) -> Result<Vec<String>, PathError> {
         parse(raw, false).map(|p| {
@@ -214,14 +218,14 @@ mod tests {
     }
 
     #[test]
-    fn joined_paths_stay_under_the_root() {
-        let root = Path::new("/srv/www");
-        let p = parse("/a/b%20c", false).unwrap().under(root);
-        assert_eq!(p, Path::new("/srv/www/a/b c"));
-        assert!(p.starts_with(root));
-        // An absolute-looking segment cannot replace the root.
-        let p = parse("//etc/passwd", false).unwrap().under(root);
-        assert_eq!(p, Path::new("/srv/www/etc/passwd"));
+    fn relative_paths_are_plain_names() {
+        let p = parse("/a/b%20c", false).unwrap().relative();
+        assert_eq!(p, Path::new("a/b c"));
+        assert!(p.is_relative());
+        // An absolute-looking path stays relative.
+        let p = parse("//etc/passwd", false).unwrap().relative();
+        assert_eq!(p, Path::new("etc/passwd"));
+        assert_eq!(parse("/", false).unwrap().relative(), Path::new("."));
     }
 
     #[test]
