@@ -2,6 +2,7 @@
 //!
 //! Run: `cargo run --example quickstart` (listens on 127.0.0.1:$PORT, default 8080).
 
+use httpserver::middleware::Logging;
 use httpserver::response::{created, ok};
 use httpserver::{Request, Server, ServerConfig};
 use serde_json::json;
@@ -15,6 +16,7 @@ fn main() -> std::io::Result<()> {
         port,
         ..Default::default()
     });
+    server.use_middleware(Logging::default());
     server.get("/", |_req: &Request| {
         ok(json!({"message": "Hello, World!"}))
     });

@@ -11,10 +11,12 @@
 //! ```no_run
 //! use httpserver::{Server, ServerConfig, Request};
 //! use httpserver::response::{ok, created};
+//! use httpserver::middleware::Logging;
 //! use serde_json::json;
 //!
 //! fn main() -> std::io::Result<()> {
 //!     let mut server = Server::new(ServerConfig { port: 8080, ..Default::default() });
+//!     server.use_middleware(Logging::default());
 //!     server.get("/", |_req: &Request| ok(json!({"message": "Hello, World!"})));
 //!     server.get("/users/:id", |req: &Request| ok(json!({"id": req.param("id")})));
 //!     server.post("/users", |req: &Request| {
@@ -29,7 +31,8 @@
 //!
 //! - [`codec`]: the HTTP/1.1 parser and encoder, pure functions over bytes.
 //! - [`router`]: the route tree (`:param`, `*wildcard`, 405 with `Allow`).
-//! - [`middleware`]: the middleware chain.
+//! - [`middleware`]: the middleware chain and the middleware that come
+//!   with it: access logging, request ids, CORS.
 //! - [`response`]: response helpers (`ok`, `created`, `not_found`, ...).
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![doc(test(attr(deny(warnings))))]

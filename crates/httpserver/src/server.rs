@@ -286,6 +286,15 @@ impl std::fmt::Debug for App {
 const SERVER_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 impl App {
+    /// Tells the server-wide middleware that the server has drained, and
+    /// writes out every buffered access log.
+    pub(crate) fn on_shutdown(&self) {
+        for m in &self.middleware {
+            m.on_shutdown();
+        }
+        crate::middleware::log_writer::flush_all_writers();
+    }
+
     /// Would a request with this method and path reach a handler? Used to
     /// decide whether to send `100 Continue`.
     pub(crate) fn accepts(&self, method: &Method, path: &str) -> bool {

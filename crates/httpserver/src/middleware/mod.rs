@@ -50,11 +50,24 @@ use std::sync::Arc;
 
 use crate::{Request, Response};
 
+mod cors;
+pub mod log_writer;
+mod logging;
+mod request_id;
+
+pub use cors::{AllowOrigin, Cors, CorsBuilder, CorsError};
+pub use logging::{LogFormat, Logging};
+pub use request_id::{RequestId, RequestIdLayer};
+
 /// One layer of the chain.
 pub trait Middleware: Send + Sync + 'static {
     /// Handles `req`, usually by calling `next.run(req)` and adjusting the
     /// response.
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response;
+
+    /// Called once when the server has drained, before it stops: flush
+    /// buffers, say goodbye to backends. The default does nothing.
+    fn on_shutdown(&self) {}
 }
 
 impl<F> Middleware for F

@@ -542,11 +542,13 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
                     );
                 }
                 shared.stop();
+                shared.app.on_shutdown();
                 tracing::info!("stopped");
                 return;
             }
         }
         if shared.state.load(Ordering::Acquire) == STOPPED {
+            shared.app.on_shutdown();
             return;
         }
     }

@@ -1,0 +1,340 @@
+//! A buffered, non-blocking writer for access log lines.
+//!
+//! Each thread that logs appends its lines to a buffer of its own; a flusher
+//! thread swaps the buffers out every [`FLUSH_INTERVAL`] (or sooner when one
+//! passes [`FLUSH_AT`] bytes) and writes them with one `write` each. A
+//! request's line therefore costs a memcpy and an uncontended lock of its
+//! own thread's buffer (one atomic compare-and-swap; it only waits if the
+//! flusher is swapping that very buffer, which takes a pointer swap), and
+//! never a syscall. A buffer that reaches [`MAX_BUFFERED`] bytes because the
+//! output is stuck drops further lines and counts them; the count is
+//! reported in the output once it drains.
+//!
+//! Dropping the last [`LogWriter`] handle, or calling [`LogWriter::flush`],
+//! writes out everything buffered, so a graceful shutdown loses no line.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Duration;
+
+/// How often buffered lines are written out.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// A thread's buffer is handed to the flusher early once it holds this much.
+pub const FLUSH_AT: usize = 64 * 1024;
+/// Most bytes one thread's buffer holds before lines are dropped.
+pub const MAX_BUFFERED: usize = 8 * 1024 * 1024;
+
+/// Where the flushed bytes go.
+pub(crate) type Output = Box<dyn Write + Send>;
+
+struct ThreadBuf {
+    bytes: Mutex<Vec<u8>>,
+}
+
+struct Inner {
+    id: u64,
+    /// Every thread's buffer (a thread registers on its first line).
+    bufs: Mutex<Vec<Arc<ThreadBuf>>>,
+    out: Mutex<Output>,
+    dropped: AtomicU64,
+    /// Set to wake the flusher early; guarded by `wake`.
+    wake_flag: Mutex<bool>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+/// A cloneable handle to one log output. See the [module docs](self).
+#[derive(Clone)]
+pub struct LogWriter {
+    inner: Arc<Handle>,
+}
+
+/// Owns the flusher; dropping it flushes and stops the thread.
+struct Handle {
+    inner: Arc<Inner>,
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("id", &self.inner.inner.id)
+            .field("dropped", &self.inner.inner.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// A thread's buffer for one writer: (writer id, the writer, the buffer).
+type Local = (u64, Weak<Inner>, Arc<ThreadBuf>);
+
+thread_local! {
+    /// This thread's buffer for each writer it has logged to.
+    static LOCAL: std::cell::RefCell<Vec<Local>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Every live writer, so that shutdown can flush them all.
+static LIVE: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Writes out the buffered lines of every live writer (called when a
+/// server has finished draining).
+pub(crate) fn flush_all_writers() {
+    let live: Vec<Arc<Inner>> = {
+        let mut all = lock(&LIVE);
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(Weak::upgrade).collect()
+    };
+    for inner in live {
+        inner.flush_all();
+    }
+}
+
+impl LogWriter {
+    /// A writer to `out`, with its flusher thread started.
+    ///
+    /// # Errors
+    ///
+    /// If the flusher thread cannot be spawned.
+    pub(crate) fn new(out: Output) -> io::Result<LogWriter> {
+        let inner = Arc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            bufs: Mutex::new(Vec::new()),
+            out: Mutex::new(out),
+            dropped: AtomicU64::new(0),
+            wake_flag: Mutex::new(false),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let weak = Arc::downgrade(&inner);
+        lock(&LIVE).push(weak.clone());
+        let flusher = std::thread::Builder::new()
+            .name("httpserver-log".into())
+            .spawn(move || flusher_loop(&weak))?;
+        Ok(LogWriter {
+            inner: Arc::new(Handle {
+                inner,
+                flusher: Mutex::new(Some(flusher)),
+            }),
+        })
+    }
+
+    /// Appends one line (the caller ends it with `\n`) to this thread's
+    /// buffer.
+    pub(crate) fn write_line(&self, line: &[u8]) {
+        let inner = &self.inner.inner;
+        let buf = LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if let Some((_, _, buf)) = local.iter().find(|(id, _, _)| *id == inner.id) {
+                return buf.clone();
+            }
+            // Forget buffers of writers that are gone.
+            local.retain(|(_, w, _)| w.strong_count() > 0);
+            let buf = Arc::new(ThreadBuf {
+                bytes: Mutex::new(Vec::with_capacity(4096)),
+            });
+            lock(&inner.bufs).push(buf.clone());
+            local.push((inner.id, Arc::downgrade(inner), buf.clone()));
+            buf
+        });
+        let full = {
+            let mut bytes = lock(&buf.bytes);
+            if bytes.len() + line.len() > MAX_BUFFERED {
+                inner.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            bytes.extend_from_slice(line);
+            bytes.len() >= FLUSH_AT
+        };
+        if full {
+            inner.wake_early();
+        }
+    }
+
+    /// Writes out everything buffered so far, from every thread.
+    pub fn flush(&self) {
+        self.inner.inner.flush_all();
+    }
+
+    /// Lines dropped because the output could not keep up, since the count
+    /// was last reported in the output.
+    pub fn dropped(&self) -> u64 {
+        self.inner.inner.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Inner {
+    fn wake_early(&self) {
+        let mut flag = lock(&self.wake_flag);
+        if !*flag {
+            *flag = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Swaps every thread's buffer out and writes them.
+    fn flush_all(&self) {
+        let bufs: Vec<Arc<ThreadBuf>> = {
+            let mut all = lock(&self.bufs);
+            // A thread that has exited leaves only this list's reference
+            // (and its last lines, written below before it is forgotten).
+            all.retain(|b| Arc::strong_count(b) > 1 || !lock(&b.bytes).is_empty());
+            all.clone()
+        };
+        let mut out = lock(&self.out);
+        for buf in bufs {
+            let bytes = std::mem::take(&mut *lock(&buf.bytes));
+            if bytes.is_empty() {
+                continue;
+            }
+            if let Err(e) = out.write_all(&bytes) {
+                tracing::warn!(error = %e, "access log write failed");
+            }
+            // Hand the allocation back for reuse if nothing arrived meanwhile.
+            let mut slot = lock(&buf.bytes);
+            if slot.is_empty() && bytes.capacity() <= FLUSH_AT * 4 {
+                let mut bytes = bytes;
+                bytes.clear();
+                *slot = bytes;
+            }
+        }
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            let _ = writeln!(
+                out,
+                "httpserver: {dropped} access log line(s) dropped: the log output could not keep up"
+            );
+        }
+        let _ = out.flush();
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+        self.inner.wake_early();
+        if let Some(t) = lock(&self.flusher).take() {
+            let _ = t.join();
+        }
+        self.inner.flush_all();
+    }
+}
+
+fn flusher_loop(inner: &Weak<Inner>) {
+    loop {
+        let Some(inner) = inner.upgrade() else { return };
+        {
+            let flag = lock(&inner.wake_flag);
+            let (mut flag, _) = inner
+                .wake
+                .wait_timeout_while(flag, FLUSH_INTERVAL, |woken| !*woken)
+                .unwrap_or_else(|e| e.into_inner());
+            *flag = false;
+        }
+        inner.flush_all();
+        if inner.stop.load(Ordering::Relaxed) {
+            return;
+        }
+    }
+}
+
+/// Locks, ignoring poisoning: a panic elsewhere must not stop the log.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_from_every_thread_arrives_by_drop() {
+        let out = Shared::default();
+        let writer = LogWriter::new(Box::new(out.clone())).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let w = writer.clone();
+                std::thread::spawn(move || {
+                    for i in 0..5000 {
+                        w.write_line(format!("t{t} line {i}\n").as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(writer);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 20_000);
+        for t in 0..4 {
+            // Each thread's lines stay in order.
+            let mine: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(&format!("t{t} ")))
+                .collect();
+            assert_eq!(mine.len(), 5000);
+            assert_eq!(mine[4999], format!("t{t} line 4999"));
+        }
+    }
+
+    #[test]
+    fn lines_appear_within_the_flush_interval_without_a_flush_call() {
+        let out = Shared::default();
+        let writer = LogWriter::new(Box::new(out.clone())).unwrap();
+        writer.write_line(b"hello\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while out.0.lock().unwrap().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never flushed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(&out.0.lock().unwrap()[..], b"hello\n");
+    }
+
+    #[test]
+    fn a_stuck_output_drops_and_counts_lines_instead_of_growing() {
+        struct Stuck(Arc<Mutex<()>>, Shared);
+        impl Write for Stuck {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                let _g = self.0.lock().unwrap();
+                self.1.write(b)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let gate = Arc::new(Mutex::new(()));
+        let out = Shared::default();
+        let held = gate.lock().unwrap();
+        let writer = LogWriter::new(Box::new(Stuck(gate.clone(), out.clone()))).unwrap();
+        // Wait until the flusher is blocked on the gate with an empty batch
+        // or not; either way at most one buffer's worth can be in flight.
+        let line = vec![b'x'; 1023];
+        let mut line = line;
+        line.push(b'\n');
+        let n = (3 * MAX_BUFFERED) / line.len();
+        for _ in 0..n {
+            writer.write_line(&line);
+        }
+        assert!(writer.dropped() > 0, "nothing was dropped");
+        drop(held);
+        drop(writer);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("access log line(s) dropped"));
+        assert!(out.0.lock().unwrap().len() <= 3 * MAX_BUFFERED);
+    }
+}

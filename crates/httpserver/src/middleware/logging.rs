@@ -1,0 +1,515 @@
+//! Access logging: one line per request.
+//!
+//! Each line has the time the request arrived, its id (from
+//! [`RequestIdLayer`](super::RequestIdLayer) when that runs inside this
+//! layer, else from an `X-Request-Id` on the response), the remote address,
+//! method, path, query, status, response bytes (when known before the body is
+//! sent; `-` for a streamed body of unknown length), duration until the
+//! handler returned, user agent and referer. Formats ([`LogFormat`]):
+//!
+//! - `Json`: one object per line, for log collectors;
+//! - `Common` and `Combined`: the Common and Combined Log Formats of
+//!   Apache and nginx;
+//! - `Pretty`: a short, coloured line for a terminal.
+//!
+//! The default format is `Pretty` when standard output is a terminal and
+//! `Json` otherwise; the default output is standard output. Lines go through
+//! a buffered writer (see [`log_writer`](super::log_writer)): no syscall and
+//! no shared lock per request; buffered lines are written at least every
+//! 100 ms and when the server has drained. [`Logging::to_tracing`] sends each
+//! line as a `tracing` event instead (target `httpserver::access`), for
+//! applications that route everything through one subscriber.
+//!
+//! A handler that panics is logged here with its panic message and answered
+//! with 500, as the server would answer it.
+//!
+//! # Examples
+//!
+//! ```
+//! use httpserver::middleware::{LogFormat, Logging, RequestIdLayer};
+//!
+//! let mut server = httpserver::Server::new(Default::default());
+//! server.use_middleware(Logging::default().format(LogFormat::Combined));
+//! server.use_middleware(RequestIdLayer::new()); // inside: its id is logged
+//! ```
+
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use http::StatusCode;
+
+use super::log_writer::{LogWriter, Output};
+use super::request_id::RequestId;
+use super::{Middleware, Next};
+use crate::response::Body;
+use crate::{Request, Response};
+
+/// How each line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Common Log Format: `host - - [time] "request" status bytes`.
+    Common,
+    /// Combined Log Format: Common plus `"referer" "user-agent"`.
+    Combined,
+    /// A short coloured line for a terminal.
+    Pretty,
+}
+
+impl LogFormat {
+    /// `Pretty` when standard output is a terminal, `Json` otherwise.
+    pub fn auto() -> LogFormat {
+        if io::stdout().is_terminal() {
+            LogFormat::Pretty
+        } else {
+            LogFormat::Json
+        }
+    }
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    /// `json`, `common`, `combined` or `pretty`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "common" | "clf" => Ok(LogFormat::Common),
+            "combined" => Ok(LogFormat::Combined),
+            "pretty" => Ok(LogFormat::Pretty),
+            _ => Err(format!(
+                "unknown log format {s:?} (expected json, common, combined or pretty)"
+            )),
+        }
+    }
+}
+
+enum Target {
+    /// Not yet started: the output the writer will own.
+    Pending(Mutex<Option<Output>>),
+    Tracing,
+}
+
+/// The access-log middleware: see the [module docs](self).
+#[must_use]
+pub struct Logging {
+    format: LogFormat,
+    target: Target,
+    colour: bool,
+    writer: OnceLock<Option<LogWriter>>,
+}
+
+impl std::fmt::Debug for Logging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logging")
+            .field("format", &self.format)
+            .field("tracing", &matches!(self.target, Target::Tracing))
+            .finish()
+    }
+}
+
+impl Default for Logging {
+    /// Standard output, [`LogFormat::auto`].
+    fn default() -> Self {
+        Logging::new(LogFormat::auto())
+    }
+}
+
+impl Logging {
+    /// Lines in `format` to standard output.
+    pub fn new(format: LogFormat) -> Self {
+        Logging {
+            format,
+            target: Target::Pending(Mutex::new(Some(Box::new(io::stdout())))),
+            colour: io::stdout().is_terminal(),
+            writer: OnceLock::new(),
+        }
+    }
+
+    /// Sets the format (default [`LogFormat::auto`]).
+    pub fn format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Colours in the `Pretty` format (default: when standard output is a
+    /// terminal).
+    pub fn colour(mut self, on: bool) -> Self {
+        self.colour = on;
+        self
+    }
+
+    /// Writes to standard error.
+    pub fn to_stderr(mut self) -> Self {
+        self.colour = io::stderr().is_terminal();
+        self.to_writer(io::stderr())
+    }
+
+    /// Appends to the file at `path`, creating it if needed.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be opened for appending.
+    pub fn to_file(mut self, path: impl AsRef<Path>) -> io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        self.colour = false;
+        Ok(self.to_writer(file))
+    }
+
+    /// Writes to any writer (a socket, a pipe, a test buffer).
+    pub fn to_writer(mut self, out: impl Write + Send + 'static) -> Self {
+        self.target = Target::Pending(Mutex::new(Some(Box::new(out))));
+        self
+    }
+
+    /// Emits each line as a `tracing` event at INFO with target
+    /// `httpserver::access` (the line in the field `message`, formatted as
+    /// set) instead of writing it.
+    pub fn to_tracing(mut self) -> Self {
+        self.target = Target::Tracing;
+        self
+    }
+
+    /// Writes out what is buffered (also done every 100 ms and when the
+    /// server has drained).
+    pub fn flush(&self) {
+        if let Some(Some(w)) = self.writer.get() {
+            w.flush();
+        }
+    }
+
+    fn writer(&self) -> Option<&LogWriter> {
+        self.writer
+            .get_or_init(|| {
+                let Target::Pending(out) = &self.target else {
+                    return None;
+                };
+                let out = out.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+                match LogWriter::new(out) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start the access log writer; logging through tracing");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    fn emit(&self, line: &str) {
+        match self.writer() {
+            Some(w) => w.write_line(line.as_bytes()),
+            None => tracing::info!(target: "httpserver::access", "{}", line.trim_end()),
+        }
+    }
+}
+
+/// What one line says.
+struct Record<'a> {
+    start: SystemTime,
+    id: Option<&'a str>,
+    req: &'a Request,
+    status: StatusCode,
+    bytes: Option<u64>,
+    micros: u64,
+}
+
+impl Middleware for Logging {
+    fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
+        let start = SystemTime::now();
+        let began = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| next.run(req)));
+        let micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let (res, panic) = match outcome {
+            Ok(res) => (res, None),
+            Err(payload) => {
+                let msg = panic_message(&*payload);
+                (
+                    Response::new(StatusCode::INTERNAL_SERVER_ERROR),
+                    Some((msg, payload)),
+                )
+            }
+        };
+        let id_from_res = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok());
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(RequestId::as_str)
+            .or(id_from_res);
+        let record = Record {
+            start,
+            id,
+            req,
+            status: res.status(),
+            bytes: body_len(&res),
+            micros,
+        };
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            format_line(self.format, self.colour, &record, &mut line);
+            self.emit(&line);
+        });
+        if let Some((msg, payload)) = panic {
+            tracing::error!(
+                request_id = id.unwrap_or("-"),
+                method = %req.method(),
+                path = req.path(),
+                panic = %msg,
+                "handler panicked; answered 500"
+            );
+            // Answered here: the runtime's own panic path is not needed.
+            drop(payload);
+        }
+        res
+    }
+
+    fn on_shutdown(&self) {
+        self.flush();
+    }
+}
+
+thread_local! {
+    static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static CLOCK: std::cell::RefCell<(u64, String, String)> =
+        const { std::cell::RefCell::new((u64::MAX, String::new(), String::new())) };
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+fn body_len(res: &Response) -> Option<u64> {
+    match res.body() {
+        Body::Reader(_, len) => *len,
+        other => other.len(),
+    }
+}
+
+fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String) {
+    let ua = r.req.header_bytes("user-agent");
+    let referer = r.req.header_bytes("referer");
+    let peer = r.req.peer_addr();
+    match format {
+        LogFormat::Json => {
+            out.push_str("{\"time\":\"");
+            with_time(r.start, |iso, _| out.push_str(iso));
+            let ms = r
+                .start
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_millis());
+            let _ = write!(out, ".{ms:03}Z\",\"request_id\":");
+            json_opt(out, r.id.map(str::as_bytes));
+            out.push_str(",\"remote\":");
+            match peer {
+                Some(p) => {
+                    let _ = write!(out, "\"{p}\"");
+                }
+                None => out.push_str("null"),
+            }
+            out.push_str(",\"method\":");
+            json_str(out, r.req.method().as_str().as_bytes());
+            out.push_str(",\"path\":");
+            json_str(out, r.req.path().as_bytes());
+            out.push_str(",\"query\":");
+            json_opt(out, r.req.query_string().map(str::as_bytes));
+            let _ = write!(out, ",\"status\":{},\"bytes\":", r.status.as_u16());
+            match r.bytes {
+                Some(b) => {
+                    let _ = write!(out, "{b}");
+                }
+                None => out.push_str("null"),
+            }
+            let _ = write!(
+                out,
+                ",\"duration_ms\":{}.{:03}",
+                r.micros / 1000,
+                r.micros % 1000
+            );
+            out.push_str(",\"user_agent\":");
+            json_opt(out, ua);
+            out.push_str(",\"referer\":");
+            json_opt(out, referer);
+            out.push_str("}\n");
+        }
+        LogFormat::Common | LogFormat::Combined => {
+            match peer {
+                Some(p) => {
+                    let _ = write!(out, "{}", p.ip());
+                }
+                None => out.push('-'),
+            }
+            out.push_str(" - - [");
+            with_time(r.start, |_, clf| out.push_str(clf));
+            out.push_str("] \"");
+            clf_escape(out, r.req.method().as_str().as_bytes());
+            out.push(' ');
+            clf_escape(out, r.req.target().as_bytes());
+            out.push(' ');
+            out.push_str(version(r.req.version()));
+            let _ = write!(out, "\" {} ", r.status.as_u16());
+            match r.bytes {
+                Some(b) if b > 0 => {
+                    let _ = write!(out, "{b}");
+                }
+                _ => out.push('-'),
+            }
+            if format == LogFormat::Combined {
+                out.push_str(" \"");
+                clf_escape(out, referer.unwrap_or(b"-"));
+                out.push_str("\" \"");
+                clf_escape(out, ua.unwrap_or(b"-"));
+                out.push('"');
+            }
+            out.push('\n');
+        }
+        LogFormat::Pretty => {
+            with_time(r.start, |iso, _| out.push_str(iso.get(11..).unwrap_or(iso)));
+            let ms = r
+                .start
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_millis());
+            let _ = write!(out, ".{ms:03} ");
+            let code = r.status.as_u16();
+            let paint = match code {
+                200..=299 => "32",
+                300..=399 => "36",
+                400..=499 => "33",
+                _ => "31",
+            };
+            if colour {
+                let _ = write!(out, "\x1b[{paint}m{code}\x1b[0m ");
+            } else {
+                let _ = write!(out, "{code} ");
+            }
+            out.push_str(r.req.method().as_str());
+            out.push(' ');
+            clf_escape(out, r.req.target().as_bytes());
+            let _ = write!(out, " {}.{:03} ms", r.micros / 1000, r.micros % 1000);
+            match r.bytes {
+                Some(b) => {
+                    let _ = write!(out, " {b} B");
+                }
+                None => out.push_str(" streamed"),
+            }
+            if let Some(p) = peer {
+                let _ = write!(out, " {}", p.ip());
+            }
+            if let Some(id) = r.id {
+                if colour {
+                    let _ = write!(out, " \x1b[2m{id}\x1b[0m");
+                } else {
+                    let _ = write!(out, " {id}");
+                }
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn version(v: http::Version) -> &'static str {
+    if v == http::Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    }
+}
+
+/// Calls `f` with this second formatted as ISO 8601 (`2026-12-01T20:41:07`)
+/// and as the Common Log Format's `01/Dec/2026:20:41:07 +0000`, cached per
+/// thread for the second.
+fn with_time(t: SystemTime, f: impl FnOnce(&str, &str)) {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CLOCK.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            let (y, mo, d, h, mi, s) = civil(secs);
+            const MONTHS: [&str; 12] = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            c.1.clear();
+            let _ = write!(c.1, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+            c.2.clear();
+            let month = MONTHS.get(mo as usize - 1).copied().unwrap_or("Jan");
+            let _ = write!(c.2, "{d:02}/{month}/{y:04}:{h:02}:{mi:02}:{s:02} +0000");
+            c.0 = secs;
+        }
+        f(&c.1, &c.2);
+    });
+}
+
+/// Seconds since the epoch to (year, month, day, hour, minute, second), UTC
+/// (the days-to-civil algorithm for the proleptic Gregorian calendar).
+fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Appends `bytes` as the inside of a log string the way nginx does:
+/// `"`, `\`, controls and non-ASCII bytes become `\xHH`.
+fn clf_escape(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+}
+
+fn json_opt(out: &mut String, v: Option<&[u8]>) {
+    match v {
+        Some(v) => json_str(out, v),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends a JSON string; invalid UTF-8 becomes U+FFFD.
+fn json_str(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for c in String::from_utf8_lossy(bytes).chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! Request IDs: accept the client's `X-Request-Id` or make one, echo it on
+//! the response, and make it available to handlers and log lines.
+//!
+//! An incoming id is kept when it is short (at most 64 bytes) and
+//! made of visible ASCII other than `"` and `\`, so it can go into any log
+//! format unescaped; anything else is replaced by a generated id. Generated
+//! ids are 16 lowercase hex digits: a random 64-bit start drawn once per
+//! thread (from the standard library's per-process hash keys, the clock and
+//! the thread) plus a per-thread counter, so they are unique within a
+//! process and, with overwhelming probability, across restarts, and cost no
+//! shared atomic or syscall per request.
+//!
+//! While the rest of the chain runs, a `tracing` span named `request` with
+//! the field `id` is entered, so every event a handler logs through
+//! `tracing` carries the id.
+//!
+//! # Examples
+//!
+//! ```
+//! use httpserver::middleware::{RequestId, RequestIdLayer};
+//! use httpserver::{Request, Server};
+//!
+//! let mut server = Server::new(Default::default());
+//! server.use_middleware(RequestIdLayer::new());
+//! server.get("/", |req: &Request| {
+//!     let id = req.extensions().get::<RequestId>().map(RequestId::as_str).unwrap_or("-");
+//!     format!("your request is {id}\n")
+//! });
+//! ```
+
+use std::cell::Cell;
+use std::hash::{BuildHasher, Hasher};
+
+use http::header::HeaderName;
+use http::HeaderValue;
+
+use super::{Middleware, Next};
+use crate::{Request, Response};
+
+/// Longest incoming id that is kept (longer ones are replaced).
+pub(crate) const MAX_LEN: usize = 64;
+
+/// The id of one request, stored in [`Request::extensions`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only visible ASCII is ever stored (see `acceptable`).
+        self.0.to_str().unwrap_or("-")
+    }
+
+    /// A fresh id: 16 lowercase hex digits.
+    ///
+    /// ```
+    /// let a = httpserver::middleware::RequestId::generate();
+    /// let b = httpserver::middleware::RequestId::generate();
+    /// assert_eq!(a.as_str().len(), 16);
+    /// assert_ne!(a, b);
+    /// ```
+    pub fn generate() -> RequestId {
+        let n = NEXT.with(|next| {
+            let v = next.get().unwrap_or_else(thread_start);
+            next.set(Some(v.wrapping_add(1)));
+            v
+        });
+        let mut hex = [0u8; 16];
+        for (i, b) in hex.iter_mut().enumerate() {
+            let nibble = ((n >> (60 - 4 * i)) & 0xf) as u8;
+            *b = b"0123456789abcdef"[nibble as usize];
+        }
+        // 16 hex digits are always a valid header value.
+        RequestId(HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("-")))
+    }
+
+    /// The id carried by `value`, if it is acceptable (see the module docs).
+    ///
+    /// ```
+    /// use httpserver::middleware::RequestId;
+    /// assert!(RequestId::parse(b"abc-123").is_some());
+    /// assert!(RequestId::parse(b"has space").is_none());
+    /// assert!(RequestId::parse(&[b'a'; 65]).is_none());
+    /// ```
+    pub fn parse(value: &[u8]) -> Option<RequestId> {
+        if !acceptable(value) {
+            return None;
+        }
+        HeaderValue::from_bytes(value).ok().map(RequestId)
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn acceptable(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_LEN
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
+thread_local! {
+    static NEXT: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// A random start for this thread's ids.
+fn thread_start() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.write(format!("{:?}", std::thread::current().id()).as_bytes());
+    h.finish()
+}
+
+/// The middleware: see the [module docs](self).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequestIdLayer {
+    header: HeaderName,
+    trust_incoming: bool,
+}
+
+impl Default for RequestIdLayer {
+    fn default() -> Self {
+        RequestIdLayer::new()
+    }
+}
+
+impl RequestIdLayer {
+    /// Reads and writes `X-Request-Id`, trusting acceptable incoming ids.
+    pub fn new() -> Self {
+        RequestIdLayer {
+            header: HeaderName::from_static("x-request-id"),
+            trust_incoming: true,
+        }
+    }
+
+    /// Uses another header name (default `x-request-id`).
+    pub fn header(mut self, name: HeaderName) -> Self {
+        self.header = name;
+        self
+    }
+
+    /// Whether an incoming id is kept (default true); when false every
+    /// request gets a generated id.
+    pub fn trust_incoming(mut self, on: bool) -> Self {
+        self.trust_incoming = on;
+        self
+    }
+}
+
+impl Middleware for RequestIdLayer {
+    fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
+        let incoming = if self.trust_incoming {
+            req.header_bytes(self.header.as_str())
+                .and_then(RequestId::parse)
+        } else {
+            None
+        };
+        let id = incoming.unwrap_or_else(RequestId::generate);
+        let value = id.0.clone();
+        let span = tracing::info_span!("request", id = id.as_str());
+        req.extensions_mut().insert(id);
+        let mut res = span.in_scope(|| next.run(req));
+        res.headers_mut().insert(self.header.clone(), value);
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::middleware::run_chain;
+    use std::sync::Arc;
+
+    fn request(id: Option<&str>) -> Request {
+        let mut b = http::Request::get("/");
+        if let Some(id) = id {
+            b = b.header("x-request-id", id);
+        }
+        Request::from_http(b.body(Vec::new()).unwrap()).unwrap()
+    }
+
+    fn run(layer: RequestIdLayer, req: &mut Request) -> (Response, String) {
+        let chain: Vec<Arc<dyn Middleware>> = vec![Arc::new(layer)];
+        let seen = std::sync::Mutex::new(String::new());
+        let res = run_chain(&chain, req, &|req| {
+            *seen.lock().unwrap() = req
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            Response::new(http::StatusCode::OK)
+        });
+        (res, seen.into_inner().unwrap())
+    }
+
+    #[test]
+    fn keeps_an_acceptable_incoming_id() {
+        let (res, seen) = run(RequestIdLayer::new(), &mut request(Some("trace-42:a/b")));
+        assert_eq!(seen, "trace-42:a/b");
+        assert_eq!(res.headers()["x-request-id"], "trace-42:a/b");
+    }
+
+    #[test]
+    fn replaces_unacceptable_ids() {
+        let long = "x".repeat(MAX_LEN + 1);
+        for bad in [long.as_str(), "a b", "quote\"d", "back\\slash", "é"] {
+            let (res, seen) = run(RequestIdLayer::new(), &mut request(Some(bad)));
+            assert_eq!(seen.len(), 16, "{bad:?} -> {seen}");
+            assert!(seen.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(res.headers()["x-request-id"], seen.as_str());
+        }
+        let exact = "y".repeat(MAX_LEN);
+        let (_, seen) = run(RequestIdLayer::new(), &mut request(Some(&exact)));
+        assert_eq!(seen, exact);
+    }
+
+    #[test]
+    fn generates_when_absent_or_untrusted() {
+        let (res, seen) = run(RequestIdLayer::new(), &mut request(None));
+        assert_eq!(res.headers()["x-request-id"], seen.as_str());
+        let (_, seen) = run(
+            RequestIdLayer::new().trust_incoming(false),
+            &mut request(Some("client-chosen")),
+        );
+        assert_ne!(seen, "client-chosen");
+    }
+
+    #[test]
+    fn generated_ids_are_unique_across_threads() {
+        let ids: Vec<String> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    (0..1000)
+                        .map(|_| RequestId::generate().to_string())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn custom_header_name() {
+        let layer = RequestIdLayer::new().header(HeaderName::from_static("x-correlation-id"));
+        let mut req = Request::from_http(
+            http::Request::get("/")
+                .header("x-correlation-id", "corr-1")
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .unwrap();
+        let (res, seen) = run(layer, &mut req);
+        assert_eq!(seen, "corr-1");
+        assert_eq!(res.headers()["x-correlation-id"], "corr-1");
+        assert!(res.headers().get("x-request-id").is_none());
+    }
+}

@@ -1,0 +1,160 @@
+//! Middleware over real sockets: access logs reach a file with every line
+//! by the time a graceful shutdown returns, request ids are echoed and
+//! logged, CORS preflights never reach the handler.
+
+mod support;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use httpserver::middleware::{AllowOrigin, Cors, LogFormat, Logging, RequestIdLayer};
+use httpserver::{Request, Server};
+use support::{config, read_response, TestServer};
+
+fn temp_log(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("hs-mw-{}-{name}.log", std::process::id()))
+}
+
+#[test]
+fn every_access_line_is_on_disk_after_graceful_shutdown() {
+    let path = temp_log("shutdown");
+    let _ = std::fs::remove_file(&path);
+    let mut server = Server::new(config());
+    server.use_middleware(Logging::new(LogFormat::Json).to_file(&path).unwrap());
+    server.use_middleware(RequestIdLayer::new());
+    server.get("/n/:i", |req: &Request| {
+        format!("{}\n", req.param("i").unwrap_or(""))
+    });
+    let server = TestServer::start(server);
+
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut ids = Vec::new();
+                for i in 0..250 {
+                    let id = format!("c{c}-r{i}");
+                    // One write per request (write! would make several, and
+                    // Nagle would hold the later ones back).
+                    let req =
+                        format!("GET /n/{i} HTTP/1.1\r\nHost: t\r\nX-Request-Id: {id}\r\n\r\n");
+                    s.write_all(req.as_bytes()).unwrap();
+                    let res = read_response(&mut s);
+                    assert_eq!(res.status, 200);
+                    assert_eq!(res.header("x-request-id"), Some(id.as_str()));
+                    ids.push(id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut sent: Vec<String> = clients
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    // Shut down right after the last answer: the buffered lines must still
+    // all be written before shutdown returns.
+    server.shutdown();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut logged: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("one JSON object per line");
+            assert_eq!(v["status"], 200);
+            assert!(v["remote"].as_str().unwrap().starts_with("127.0.0.1:"));
+            v["request_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    sent.sort();
+    logged.sort();
+    assert_eq!(logged.len(), 1000);
+    assert_eq!(logged, sent);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn logs_404s_and_bad_ids_get_replaced() {
+    let path = temp_log("404");
+    let _ = std::fs::remove_file(&path);
+    let mut server = Server::new(config());
+    server.use_middleware(Logging::new(LogFormat::Combined).to_file(&path).unwrap());
+    server.use_middleware(RequestIdLayer::new());
+    server.get("/", |_: &Request| "hi\n");
+    let server = TestServer::start(server);
+    let mut s = server.connect();
+    s.write_all(b"GET /missing?q=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: probe \"x\"\r\nX-Request-Id: bad id\r\n\r\n")
+        .unwrap();
+    let res = read_response(&mut s);
+    assert_eq!(res.status, 404);
+    let id = res.header("x-request-id").unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    server.shutdown();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("127.0.0.1 - - ["), "{text}");
+    let tail = format!(
+        "\"GET /missing?q=1 HTTP/1.1\" 404 {} \"-\" \"probe \\x22x\\x22\"\n",
+        res.body.len()
+    );
+    assert!(text.ends_with(&tail), "{text}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn preflights_are_answered_without_the_handler() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let mut server = Server::new(config());
+    server.use_middleware(
+        Cors::builder()
+            .allow_origin(AllowOrigin::list(["https://app.test"]))
+            .allow_methods([http::Method::GET, http::Method::PUT])
+            .allow_headers(["content-type"])
+            .build()
+            .unwrap(),
+    );
+    let h = hits.clone();
+    server.put("/items/:id", move |_: &Request| {
+        h.fetch_add(1, Ordering::SeqCst);
+        "stored\n"
+    });
+    let server = TestServer::start(server);
+    let mut s = server.connect();
+    s.write_all(
+        b"OPTIONS /items/1 HTTP/1.1\r\nHost: t\r\nOrigin: https://app.test\r\n\
+          Access-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: content-type\r\n\r\n\
+          PUT /items/1 HTTP/1.1\r\nHost: t\r\nOrigin: https://app.test\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    let pre = read_response(&mut s);
+    assert_eq!(pre.status, 204);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://app.test")
+    );
+    assert_eq!(pre.header("access-control-allow-methods"), Some("GET, PUT"));
+    assert_eq!(
+        pre.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    let put = read_response(&mut s);
+    assert_eq!(put.status, 200);
+    assert_eq!(
+        put.header("access-control-allow-origin"),
+        Some("https://app.test")
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // A preflight for a path with no OPTIONS route and another origin: 204,
+    // no CORS headers, handler untouched.
+    s.write_all(
+        b"OPTIONS /items/2 HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.test\r\n\
+          Access-Control-Request-Method: PUT\r\n\r\n",
+    )
+    .unwrap();
+    let denied = read_response(&mut s);
+    assert_eq!(denied.status, 204);
+    assert_eq!(denied.header("access-control-allow-origin"), None);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
