@@ -50,11 +50,16 @@ use std::sync::Arc;
 
 use crate::{Request, Response};
 
+mod compression;
 mod cors;
 pub mod log_writer;
 mod logging;
 mod request_id;
 
+pub use compression::{
+    choose_coding, compressible, Coding, Compression, DEFAULT_BROTLI_LEVEL, DEFAULT_GZIP_LEVEL,
+    DEFAULT_ZSTD_LEVEL,
+};
 pub use cors::{AllowOrigin, Cors, CorsBuilder, CorsError};
 pub use logging::{LogFormat, Logging};
 pub use request_id::{RequestId, RequestIdLayer};
