@@ -445,6 +445,19 @@ impl Request {
         self.peer
     }
 
+    /// Sets the client's address, for requests built with
+    /// [`Request::from_http`] (tests, adapters).
+    ///
+    /// ```
+    /// let mut req = httpserver::Request::from_http(http::Request::get("/").body(Vec::new())?)?;
+    /// req.set_peer_addr("10.1.2.3:5000".parse()?);
+    /// assert_eq!(req.peer_addr().map(|a| a.port()), Some(5000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_peer_addr(&mut self, addr: SocketAddr) {
+        self.peer = Some(addr);
+    }
+
     /// Typed values attached by middleware.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions

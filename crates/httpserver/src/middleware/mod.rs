@@ -54,6 +54,7 @@ mod compression;
 mod cors;
 pub mod log_writer;
 mod logging;
+mod rate_limit;
 mod request_id;
 
 pub use compression::{
@@ -62,6 +63,11 @@ pub use compression::{
 };
 pub use cors::{AllowOrigin, Cors, CorsBuilder, CorsError};
 pub use logging::{LogFormat, Logging};
+#[cfg(feature = "redis")]
+pub use rate_limit::RedisStore;
+pub use rate_limit::{
+    Decision, MemoryStore, OnStoreError, Quota, RateLimit, RateLimitError, RateStore, StoreError,
+};
 pub use request_id::{RequestId, RequestIdLayer};
 
 /// One layer of the chain.
