@@ -13,6 +13,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use httpserver::handlers::{Health, Metrics, StaticFiles};
+use httpserver::middleware::{
+    AllowOrigin, Compression, Cors, FrameOptions, Logging, OnStoreError, RateLimit, RequestIdLayer,
+    SecurityHeaders,
+};
 use httpserver::{Server, ServerConfig};
 use settings::{Loader, Settings, SettingsError};
 use toml::Value;
@@ -96,14 +100,33 @@ struct Cli {
     #[arg(long, value_name = "DURATION")]
     shutdown_timeout: Option<String>,
 
+    /// Answer cross-origin requests from these origins (comma-separated);
+    /// alone or with `*`: from any origin
+    #[arg(long, value_name = "ORIGINS", num_args = 0..=1, default_missing_value = "*")]
+    cors: Option<String>,
+
+    /// Do not compress responses (gzip, br, zstd)
+    #[arg(long)]
+    no_compress: bool,
+
+    /// Limit each client IP, e.g. 100/s, 600/m [default: off]
+    #[arg(long, value_name = "LIMIT")]
+    rate_limit: Option<String>,
+
+    /// Do not write an access log line per request
+    #[arg(long)]
+    no_access_log: bool,
+
     /// Log level for server events: error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
 
-    /// Format of the server's log lines (on stderr): pretty (coloured when
-    /// stderr is a terminal) or json (one object per line)
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
-    log_format: LogFormat,
+    /// Format of the access log (stdout) and of server events (stderr):
+    /// json (one object per line), common or combined (Apache/nginx access
+    /// log formats; events stay pretty), or pretty (coloured on a terminal)
+    /// [default: access log JSON unless stdout is a terminal; events pretty]
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
 
     /// Print the effective settings as TOML and exit
     #[arg(long)]
@@ -111,12 +134,27 @@ struct Cli {
 }
 
 /// How log lines are written.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum LogFormat {
     /// Human-readable, coloured on a terminal.
     Pretty,
     /// One JSON object per line.
     Json,
+    /// Common Log Format (access log; events pretty).
+    Common,
+    /// Combined Log Format (access log; events pretty).
+    Combined,
+}
+
+impl LogFormat {
+    fn name(self) -> &'static str {
+        match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+            LogFormat::Common => "common",
+            LogFormat::Combined => "combined",
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -144,10 +182,10 @@ fn main() -> ExitCode {
         .with_max_level(cli.log_level)
         .with_writer(std::io::stderr);
     match cli.log_format {
-        LogFormat::Pretty => logs
+        Some(LogFormat::Json) => logs.json().init(),
+        _ => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
-        LogFormat::Json => logs.json().init(),
     }
     run(settings)
 }
@@ -162,7 +200,14 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
         loader.file(path, &text)?;
     }
     loader.env(std::env::vars())?;
-    let flags: [(&str, &str, Option<String>); 8] = [
+    let flags: [(&str, &str, Option<String>); 11] = [
+        ("cors.origins", "--cors", cli.cors.clone()),
+        ("rate_limit.limit", "--rate-limit", cli.rate_limit.clone()),
+        (
+            "log.format",
+            "--log-format",
+            cli.log_format.map(|f| f.name().to_string()),
+        ),
         (
             "files.root",
             "ROOT",
@@ -225,6 +270,13 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
             false,
         ),
         (cli.no_health, "health.enabled", "--no-health", false),
+        (
+            cli.no_compress,
+            "compression.enabled",
+            "--no-compress",
+            false,
+        ),
+        (cli.no_access_log, "log.access", "--no-access-log", false),
         (cli.no_metrics, "metrics.enabled", "--no-metrics", false),
     ] {
         if on {
@@ -234,15 +286,167 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
     loader.finish()
 }
 
+/// The configured middleware other than the access log, in the order they
+/// wrap the routes (outermost first).
+pub(crate) struct Layers {
+    request_id: Option<RequestIdLayer>,
+    security: Option<SecurityHeaders>,
+    cors: Option<Cors>,
+    rate_limit: Option<RateLimit>,
+    compression: Option<Compression>,
+}
+
+/// Builds the middleware `settings` ask for; an error names the field.
+pub(crate) fn middleware_from(s: &Settings) -> Result<Layers, (&'static str, String)> {
+    let list = |v: &str| -> Vec<String> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let cors = if s.cors.origins.trim().is_empty() {
+        None
+    } else {
+        let c = &s.cors;
+        let origins = list(&c.origins);
+        let mut b = Cors::builder().allow_credentials(c.credentials);
+        b = if origins.iter().any(|o| o == "*") {
+            b.allow_origin(AllowOrigin::any())
+        } else {
+            b.allow_origin(AllowOrigin::list(origins))
+        };
+        let methods = list(&c.methods);
+        b = if methods.iter().any(|m| m == "*") {
+            b.allow_any_method()
+        } else {
+            let mut parsed = Vec::new();
+            for m in methods {
+                parsed.push(
+                    http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                        .map_err(|_| ("cors.methods", format!("invalid method {m:?}")))?,
+                );
+            }
+            b.allow_methods(parsed)
+        };
+        let headers = list(&c.headers);
+        b = if headers.iter().any(|h| h == "*") {
+            b.allow_any_header()
+        } else {
+            b.allow_headers(headers)
+        };
+        b = b.expose_headers(list(&c.expose));
+        if c.max_age > 0 {
+            b = b.max_age(std::time::Duration::from_secs(c.max_age));
+        }
+        Some(b.build().map_err(|e| ("cors.origins", e.to_string()))?)
+    };
+    let rate_limit = if s.rate_limit.limit.trim().is_empty() {
+        None
+    } else {
+        let r = &s.rate_limit;
+        let quota = r
+            .limit
+            .parse()
+            .map_err(|e: httpserver::middleware::RateLimitError| {
+                ("rate_limit.limit", e.to_string())
+            })?;
+        let mut rl = RateLimit::new(quota)
+            .headers(r.headers)
+            .trust_proxies(list(&r.trusted_proxies))
+            .map_err(|e| ("rate_limit.trusted_proxies", e.to_string()))?
+            .on_store_error(if r.on_store_error == "deny" {
+                OnStoreError::Deny
+            } else {
+                OnStoreError::Allow
+            });
+        if !r.redis_url.trim().is_empty() {
+            let store = httpserver::middleware::RedisStore::new(r.redis_url.trim())
+                .map_err(|e| ("rate_limit.redis_url", e.to_string()))?;
+            rl = rl.store(store);
+        }
+        Some(rl)
+    };
+    let compression = s.compression.enabled.then(|| {
+        let c = &s.compression;
+        Compression::new()
+            .min_size(c.min_size)
+            .gzip_level(c.gzip_level)
+            .brotli_level(c.brotli_level)
+            .zstd_level(c.zstd_level)
+    });
+    let security = s.security.headers.then(|| {
+        let h = SecurityHeaders::new().frames(FrameOptions::Deny);
+        if s.security.hsts_max_age > 0 {
+            h.hsts(
+                std::time::Duration::from_secs(s.security.hsts_max_age),
+                false,
+            )
+        } else {
+            h
+        }
+    });
+    Ok(Layers {
+        request_id: s.log.request_id.then(RequestIdLayer::new),
+        security,
+        cors,
+        rate_limit,
+        compression,
+    })
+}
+
 /// Builds the server from `settings` and runs it until shut down.
 fn run(settings: Settings) -> ExitCode {
     let config: ServerConfig = settings.server.clone();
     let mut server = Server::new(config);
     let state = server.state();
+    let layers = match middleware_from(&settings) {
+        Ok(l) => l,
+        Err((key, e)) => {
+            eprintln!("httpserver: invalid config field `{key}`: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if settings.log.access {
+        let mut logging = Logging::default();
+        if settings.log.format != "auto" {
+            if let Ok(format) = settings.log.format.parse() {
+                logging = logging.format(format);
+            }
+        }
+        if !settings.log.file.is_empty() {
+            logging = match logging.to_file(&settings.log.file) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!(
+                        "httpserver: cannot open the access log {}: {e}",
+                        settings.log.file
+                    );
+                    return ExitCode::FAILURE;
+                }
+            };
+        }
+        server.use_middleware(logging);
+    }
+    if let Some(m) = layers.request_id {
+        server.use_middleware(m);
+    }
     if settings.metrics.enabled {
         let metrics = Metrics::new(state.clone());
         server.use_middleware(metrics.clone());
         server.get(&settings.metrics.path, metrics.endpoint());
+    }
+    if let Some(m) = layers.security {
+        server.use_middleware(m);
+    }
+    if let Some(m) = layers.cors {
+        server.use_middleware(m);
+    }
+    if let Some(m) = layers.rate_limit {
+        server.use_middleware(m);
+    }
+    if let Some(m) = layers.compression {
+        server.use_middleware(m);
     }
     if settings.health.enabled {
         let health = Health::new(state);

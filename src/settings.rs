@@ -48,6 +48,155 @@ pub(crate) struct Settings {
     pub health: HealthSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// Access log and request ids.
+    pub log: LogSettings,
+    /// Cross-origin requests.
+    pub cors: CorsSettings,
+    /// Response compression.
+    pub compression: CompressionSettings,
+    /// Requests per client.
+    pub rate_limit: RateLimitSettings,
+    /// Security headers.
+    pub security: SecuritySettings,
+}
+
+/// `[log]`: the access log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LogSettings {
+    /// One line per request. Default on.
+    pub access: bool,
+    /// `auto` (pretty on a terminal, else JSON), `json`, `common`,
+    /// `combined` or `pretty`. Default `auto`.
+    pub format: String,
+    /// Append access lines to this file; empty: standard output. Default
+    /// empty.
+    pub file: String,
+    /// Accept or make `X-Request-Id`, echo and log it. Default on.
+    pub request_id: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            access: true,
+            format: "auto".into(),
+            file: String::new(),
+            request_id: true,
+        }
+    }
+}
+
+/// `[cors]`: cross-origin requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CorsSettings {
+    /// Allowed origins, comma-separated, or `*` for any; empty: CORS off.
+    /// Default empty.
+    pub origins: String,
+    /// Allowed methods, comma-separated, or `*`. Default `GET, HEAD, POST`.
+    pub methods: String,
+    /// Allowed request headers, comma-separated, or `*`. Default empty.
+    pub headers: String,
+    /// Response headers exposed to scripts, comma-separated. Default empty.
+    pub expose: String,
+    /// Allow cookies and HTTP auth. Default off.
+    pub credentials: bool,
+    /// Seconds a preflight answer may be cached; 0: not sent. Default 0.
+    pub max_age: u64,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        CorsSettings {
+            origins: String::new(),
+            methods: "GET, HEAD, POST".into(),
+            headers: String::new(),
+            expose: String::new(),
+            credentials: false,
+            max_age: 0,
+        }
+    }
+}
+
+/// `[compression]`: gzip, br and zstd responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CompressionSettings {
+    /// Compress compressible responses. Default on.
+    pub enabled: bool,
+    /// Smallest body compressed, in bytes. Default 1024.
+    pub min_size: u64,
+    /// gzip level 1-9. Default 4.
+    pub gzip_level: u32,
+    /// brotli quality 0-11. Default 4.
+    pub brotli_level: u32,
+    /// zstd level 1-22. Default 3.
+    pub zstd_level: i32,
+}
+
+impl Default for CompressionSettings {
+    fn default() -> Self {
+        CompressionSettings {
+            enabled: true,
+            min_size: 1024,
+            gzip_level: httpserver::middleware::DEFAULT_GZIP_LEVEL,
+            brotli_level: httpserver::middleware::DEFAULT_BROTLI_LEVEL,
+            zstd_level: httpserver::middleware::DEFAULT_ZSTD_LEVEL,
+        }
+    }
+}
+
+/// `[rate_limit]`: requests per client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RateLimitSettings {
+    /// `N/s`, `N/m`, `N/h` or `N/d` per client IP; empty: off. Default
+    /// empty.
+    pub limit: String,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` name the client,
+    /// comma-separated addresses or CIDR blocks. Default empty.
+    pub trusted_proxies: String,
+    /// `RateLimit` headers on allowed answers too. Default on.
+    pub headers: bool,
+    /// Share the limit through this Redis (`redis://host:port/`); empty:
+    /// in memory. Default empty.
+    pub redis_url: String,
+    /// When Redis fails: `allow` or `deny` (503). Default `allow`.
+    pub on_store_error: String,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            limit: String::new(),
+            trusted_proxies: String::new(),
+            headers: true,
+            redis_url: String::new(),
+            on_store_error: "allow".into(),
+        }
+    }
+}
+
+/// `[security]`: security headers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SecuritySettings {
+    /// `X-Content-Type-Options`, `Referrer-Policy`, framing refused.
+    /// Default on.
+    pub headers: bool,
+    /// `Strict-Transport-Security` max-age in seconds (only behind
+    /// HTTPS); 0: not sent. Default 0.
+    pub hsts_max_age: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            headers: true,
+            hsts_max_age: 0,
+        }
+    }
 }
 
 /// `[files]`: the directory and how it is served.
@@ -389,6 +538,7 @@ impl Loader {
                 settings.files.root.display()
             )));
         }
+        self.check_middleware(&settings)?;
         for (key, path) in [
             ("health.livez", &settings.health.livez),
             ("health.readyz", &settings.health.readyz),
@@ -403,6 +553,55 @@ impl Loader {
             }
         }
         Ok(settings)
+    }
+}
+
+impl Loader {
+    /// Builds each configured middleware once, so a setting that cannot
+    /// work stops the start with the field's name.
+    fn check_middleware(&self, s: &Settings) -> Result<(), SettingsError> {
+        let field = |key: &str, e: &dyn fmt::Display| {
+            SettingsError(format!(
+                "invalid config field `{key}` (from {}): {e}",
+                self.source(key)
+            ))
+        };
+        if s.log.format != "auto" {
+            s.log
+                .format
+                .parse::<httpserver::middleware::LogFormat>()
+                .map_err(|e| field("log.format", &e))?;
+        }
+        if !s.cors.origins.trim().is_empty() {
+            crate::middleware_from(s).map_err(|(key, e)| field(key, &e))?;
+        }
+        if !s.rate_limit.limit.trim().is_empty() {
+            s.rate_limit
+                .limit
+                .parse::<httpserver::middleware::Quota>()
+                .map_err(|e| field("rate_limit.limit", &e))?;
+            crate::middleware_from(s).map_err(|(key, e)| field(key, &e))?;
+        }
+        if !matches!(s.rate_limit.on_store_error.as_str(), "allow" | "deny") {
+            return Err(field(
+                "rate_limit.on_store_error",
+                &format!("{:?}: expected allow or deny", s.rate_limit.on_store_error),
+            ));
+        }
+        let c = &s.compression;
+        for (key, ok) in [
+            ("compression.gzip_level", (1..=9).contains(&c.gzip_level)),
+            ("compression.brotli_level", c.brotli_level <= 11),
+            ("compression.zstd_level", (1..=22).contains(&c.zstd_level)),
+        ] {
+            if !ok {
+                return Err(field(
+                    key,
+                    &"out of range (gzip 1-9, brotli 0-11, zstd 1-22)",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -34,6 +34,8 @@ impl Drop for Dir {
 struct Running {
     child: Child,
     addr: SocketAddr,
+    /// Standard output after the first line (the access log), kept open.
+    out: BufReader<std::process::ChildStdout>,
 }
 
 impl Running {
@@ -47,9 +49,8 @@ impl Running {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
         // "httpserver serving ROOT on http://ADDR/"
         let addr = line
             .trim_end()
@@ -57,7 +58,7 @@ impl Running {
             .and_then(|(_, a)| a.strip_suffix('/'))
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Running { child, addr }
+        Running { child, addr, out }
     }
 
     fn signal(&self, name: &str) {
@@ -276,4 +277,125 @@ fn sigterm_turns_readyz_503_at_once_and_in_flight_downloads_finish() {
         TcpStream::connect(srv.addr).is_err(),
         "still accepting after exit"
     );
+}
+
+/// Sends raw request bytes on a fresh connection and reads to the close.
+fn raw(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn middleware_flags_cors_rate_limit_compression_and_access_log() {
+    let dir = Dir::new("middleware");
+    let text = "hello, compressible world\n".repeat(200);
+    std::fs::write(dir.0.join("page.txt"), &text).unwrap();
+    let mut server = Running::start(
+        &dir.0,
+        &[
+            "--cors",
+            "https://app.test",
+            "--rate-limit",
+            "4/m",
+            "--log-format",
+            "combined",
+        ],
+    );
+    let pre = raw(
+        server.addr,
+        "OPTIONS /page.txt HTTP/1.1\r\nHost: t\r\nOrigin: https://app.test\r\n\
+         Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n",
+    );
+    assert!(pre.starts_with("HTTP/1.1 204"), "{pre}");
+    assert!(
+        pre.contains("access-control-allow-origin: https://app.test\r\n"),
+        "{pre}"
+    );
+    let gz = raw(
+        server.addr,
+        "GET /page.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\
+         Origin: https://app.test\r\nX-Request-Id: cli-test-1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(gz.starts_with("HTTP/1.1 200"), "{gz}");
+    assert!(gz.contains("content-encoding: gzip\r\n"), "{gz}");
+    assert!(gz.contains("x-request-id: cli-test-1\r\n"), "{gz}");
+    assert!(gz.contains("x-content-type-options: nosniff\r\n"), "{gz}");
+    assert!(
+        gz.contains("ratelimit-policy: \"default\";q=4;w=60\r\n"),
+        "{gz}"
+    );
+    // One spent (the preflight is answered before the limit); three more
+    // fit, then 429.
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/page.txt").0, 200);
+    }
+    let over = raw(
+        server.addr,
+        "GET /page.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(over.starts_with("HTTP/1.1 429"), "{over}");
+    assert!(over.contains("retry-after: 15\r\n"), "{over}");
+    // The access log, Combined format, one line per request, on stdout.
+    let mut lines = Vec::new();
+    for _ in 0..6 {
+        let mut line = String::new();
+        server.out.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    assert!(
+        lines[0].contains("\"OPTIONS /page.txt HTTP/1.1\" 204 -"),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("127.0.0.1 - - ["), "{lines:?}");
+    assert!(
+        lines[1].contains("\"GET /page.txt HTTP/1.1\" 200 "),
+        "{lines:?}"
+    );
+    assert!(lines[5].contains("\" 429 "), "{lines:?}");
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn bad_middleware_settings_exit_2_naming_the_field() {
+    let (code, _, err) = output(&["--print-config", "--rate-limit", "fast"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`rate_limit.limit`") && err.contains("--rate-limit"),
+        "{err}"
+    );
+    let (code, _, err) = output(&["--print-config", "--cors", "https://a.test/"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`cors.origins`") && err.contains("https://a.test/"),
+        "{err}"
+    );
+    let (code, _, err) = output(
+        &["--print-config", "--cors"],
+        &[("HTTPSERVER_CORS_CREDENTIALS", "true")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("credentials"), "{err}");
+    let (code, _, err) = output(
+        &["--print-config"],
+        &[("HTTPSERVER_COMPRESSION_GZIP_LEVEL", "12")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`compression.gzip_level`")
+            && err.contains("HTTPSERVER_COMPRESSION_GZIP_LEVEL"),
+        "{err}"
+    );
+    let (code, _, err) = output(
+        &["--print-config"],
+        &[("HTTPSERVER_RATE_LIMIT_ON_STORE_ERROR", "maybe")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`rate_limit.on_store_error`"), "{err}");
+    let (code, _, err) = output(&["--print-config", "--log-format", "xml"], &[]);
+    assert_eq!(code, 2, "{err}");
 }

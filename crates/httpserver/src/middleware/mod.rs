@@ -50,13 +50,18 @@ use std::sync::Arc;
 
 use crate::{Request, Response};
 
+mod auth;
+mod body_limit;
 mod compression;
 mod cors;
 pub mod log_writer;
 mod logging;
 mod rate_limit;
 mod request_id;
+mod security_headers;
 
+pub use auth::{AuthUser, BasicAuth, BearerAuth};
+pub use body_limit::BodyLimit;
 pub use compression::{
     choose_coding, compressible, Coding, Compression, DEFAULT_BROTLI_LEVEL, DEFAULT_GZIP_LEVEL,
     DEFAULT_ZSTD_LEVEL,
@@ -69,6 +74,7 @@ pub use rate_limit::{
     Decision, MemoryStore, OnStoreError, Quota, RateLimit, RateLimitError, RateStore, StoreError,
 };
 pub use request_id::{RequestId, RequestIdLayer};
+pub use security_headers::{FrameOptions, SecurityHeaders};
 
 /// One layer of the chain.
 pub trait Middleware: Send + Sync + 'static {

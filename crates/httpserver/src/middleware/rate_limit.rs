@@ -51,9 +51,13 @@
 //! // 100 requests per second per client IP, bursts of up to 100.
 //! server.use_middleware(RateLimit::new(Quota::per_second(100)));
 //! // Per API key, 1000 an hour, behind a proxy on 10.0.0.0/8.
-//! let api = RateLimit::new(Quota::new(1000, Duration::from_secs(3600)))
-//!     .trust_proxies(["10.0.0.0/8"])?
-//!     .key(|req| req.header("x-api-key").map(str::to_owned));
+//! let mut api = httpserver::Router::new();
+//! api.use_middleware(
+//!     RateLimit::new(Quota::new(1000, Duration::from_secs(3600)))
+//!         .trust_proxies(["10.0.0.0/8"])?
+//!         .key(|req| req.header("x-api-key").map(str::to_owned)),
+//! );
+//! server.mount("/api", api);
 //! # Ok::<(), httpserver::middleware::RateLimitError>(())
 //! ```
 

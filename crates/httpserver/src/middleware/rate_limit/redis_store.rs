@@ -17,9 +17,12 @@
 //! use httpserver::middleware::{OnStoreError, Quota, RateLimit, RedisStore};
 //!
 //! let store = RedisStore::new("redis://127.0.0.1:6379/")?;
-//! let limit = RateLimit::new(Quota::per_second(100))
-//!     .store(store)
-//!     .on_store_error(OnStoreError::Allow);
+//! let mut server = httpserver::Server::new(Default::default());
+//! server.use_middleware(
+//!     RateLimit::new(Quota::per_second(100))
+//!         .store(store)
+//!         .on_store_error(OnStoreError::Allow),
+//! );
 //! # Ok::<(), httpserver::middleware::StoreError>(())
 //! ```
 
