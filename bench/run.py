@@ -41,6 +41,15 @@ BINARIES = {
     "hyper": os.path.join(BENCH, "target", "release", "hyper-peer"),
     "actix": os.path.join(BENCH, "target", "release", "actix-peer"),
     "floor": os.path.join(BENCH, "target", "release", "floor"),
+    # The same binary with the everyday middleware on: access log (JSON, to
+    # a file), request ids and CORS (see examples/bench.rs).
+    "httpserver-mw": os.path.join(ROOT, "target", "release", "examples", "bench"),
+}
+SERVER_ENV = {
+    "httpserver-mw": {
+        "BENCH_MIDDLEWARE": "1",
+        "BENCH_ACCESS_LOG": os.path.join(BENCH, "target", "bench-logs", "access.log"),
+    },
 }
 
 # name -> (path, connections, pipelined)
@@ -135,10 +144,14 @@ class Server:
         if cpu is not None:
             cmd = ["taskset", "-c", cpu] + cmd  # taskset execs: same pid
         os.makedirs(LOG_DIR, exist_ok=True)
+        # An access log starts empty each time, so runs do not fill the disk.
+        access = SERVER_ENV.get(name, {}).get("BENCH_ACCESS_LOG")
+        if access and os.path.exists(access):
+            os.remove(access)
         self.log = open(os.path.join(LOG_DIR, f"{name}.log"), "ab")
         self.proc = subprocess.Popen(
             cmd,
-            env={**os.environ, "PORT": str(self.port)},
+            env={**os.environ, "PORT": str(self.port), **SERVER_ENV.get(name, {})},
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=self.log,
@@ -231,6 +244,8 @@ def wrk_cmd(args, port, test, duration, cpu):
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{conns}", f"-d{duration}s", "--latency"]
     if pipelined:
         cmd += ["-s", PIPELINE_LUA]
+    for h in args.wrk_header or []:
+        cmd += ["-H", h]
     cmd.append(f"http://127.0.0.1:{port}{path}")
     if cpu is not None:
         cmd = ["taskset", "-c", cpu] + cmd
@@ -405,6 +420,27 @@ def summarise(records, mode, tests, servers):
                        f"CPU, overhead and p99, > 1 is better for req/s):")
             out.append(table(["test", "server", f"req/s ÷ {base}", f"CPU/req ÷ {base}",
                               f"overhead ÷ {base}'s", f"p99 ÷ {base}", "rounds"], rows))
+    if "httpserver" in servers and "httpserver-mw" in servers:
+        rows = []
+        for test in tests:
+            bare = by_round(records, mode, test, "httpserver")
+            mw = by_round(records, mode, test, "httpserver-mw")
+            pairs = [(mw[n], bare[n]) for n in mw if n in bare]
+            if not pairs:
+                continue
+            rows.append([
+                test,
+                fmt(median([r["cpu_us_per_req"] - b["cpu_us_per_req"] for r, b in pairs]), ".2f"),
+                fmt(median([ratio(r["cpu_us_per_req"], b["cpu_us_per_req"]) for r, b in pairs]),
+                    ".3f"),
+                fmt(median([ratio(r["rps"], b["rps"]) for r, b in pairs]), ".3f"),
+                str(len(pairs)),
+            ])
+        if rows:
+            out.append("Middleware overhead: httpserver-mw (access log as JSON to a file, request "
+                       "ids, CORS) against the bare httpserver, median of per-round ratios:")
+            out.append(table(["test", "added CPU µs/req", "CPU/req ÷ bare", "req/s ÷ bare",
+                              "rounds"], rows))
     return "\n\n".join(out)
 
 
@@ -491,6 +527,9 @@ def parse_args(argv):
     ap.add_argument("--modes", default="unpinned,pinned")
     ap.add_argument("--tests", default="all", help="'all' or a comma list of " + ", ".join(TESTS))
     ap.add_argument("--servers", default="httpserver,hyper,actix,floor")
+    ap.add_argument("--wrk-header", action="append",
+                    help="a header wrk sends with every request, for every server "
+                         "(e.g. 'Origin: https://app.example.com' to exercise CORS)")
     ap.add_argument("--out", default=None, help="Markdown output (default bench/RESULTS.md; "
                     "with --quick bench/target/RESULTS-quick.md)")
     ap.add_argument("--wrk-threads", type=int, default=1,
