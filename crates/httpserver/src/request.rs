@@ -83,6 +83,9 @@ pub struct Request {
     param_text: String,
     peer: Option<SocketAddr>,
     extensions: Extensions,
+    /// The connection's socket, for request deadlines (only while a
+    /// `Timeout` exists; see `runtime::watchdog`).
+    io: Option<crate::runtime::watchdog::ConnIo>,
 }
 
 impl Request {
@@ -109,7 +112,18 @@ impl Request {
             param_text: String::new(),
             peer,
             extensions: Extensions::new(),
+            io: None,
         }
+    }
+
+    /// Lends the connection's socket to request deadlines.
+    pub(crate) fn set_io(&mut self, io: crate::runtime::watchdog::ConnIo) {
+        self.io = Some(io);
+    }
+
+    /// The connection's socket, if lent.
+    pub(crate) fn io(&self) -> Option<&crate::runtime::watchdog::ConnIo> {
+        self.io.as_ref()
     }
 
     /// Gives back the buffers for reuse by the connection.

@@ -89,6 +89,9 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
+    /// The client was already answered by a request deadline: write
+    /// nothing, close the connection.
+    pub(crate) abandoned: bool,
 }
 
 impl Default for Response {
@@ -104,6 +107,7 @@ impl Response {
             status,
             headers: SPARE_HEADERS.with(Cell::take).unwrap_or_default(),
             body: Body::Empty,
+            abandoned: false,
         }
     }
 
@@ -267,6 +271,7 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
             } else {
                 Body::Bytes(bytes)
             },
+            abandoned: false,
         }
     }
 }

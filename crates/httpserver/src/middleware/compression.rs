@@ -287,6 +287,14 @@ impl Compression {
             Body::Vec(v) if known.is_some_and(|n| n <= IN_MEMORY_MAX) => {
                 self.encode_all(&v, coding).map(Body::Vec)
             }
+            // A small file is read and compressed at once, so it goes out
+            // with Content-Length in one write.
+            Body::File { file, offset, len } if len <= IN_MEMORY_MAX => {
+                let mut data = vec![0u8; len as usize];
+                std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, offset)
+                    .and_then(|()| self.encode_all(&data, coding))
+                    .map(Body::Vec)
+            }
             other => self
                 .encode_stream(source(other), coding)
                 .map(|r| Body::Reader(r, None)),

@@ -59,6 +59,7 @@ mod logging;
 mod rate_limit;
 mod request_id;
 mod security_headers;
+mod timeout;
 
 pub use auth::{AuthUser, BasicAuth, BearerAuth};
 pub use body_limit::BodyLimit;
@@ -75,6 +76,7 @@ pub use rate_limit::{
 };
 pub use request_id::{RequestId, RequestIdLayer};
 pub use security_headers::{FrameOptions, SecurityHeaders};
+pub use timeout::Timeout;
 
 /// One layer of the chain.
 pub trait Middleware: Send + Sync + 'static {

@@ -8,6 +8,7 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{header, Method, StatusCode};
@@ -84,7 +85,8 @@ enum Step {
 
 /// A client connection.
 pub(crate) struct Conn {
-    pub(crate) stream: TcpStream,
+    /// Shared only with a request deadline's watchdog (see `watchdog`).
+    pub(crate) stream: Arc<TcpStream>,
     pub(crate) token: u64,
     peer: SocketAddr,
     rbuf: ReadBuf,
@@ -123,7 +125,7 @@ impl std::fmt::Debug for Conn {
 impl Conn {
     pub(crate) fn new(stream: TcpStream, peer: SocketAddr, token: u64, now: u64) -> Conn {
         Conn {
-            stream,
+            stream: Arc::new(stream),
             token,
             peer,
             rbuf: ReadBuf::default(),
@@ -162,7 +164,7 @@ impl Conn {
                 "request timeout",
                 shared,
             );
-            let _ = self.stream.write(&self.wbuf);
+            let _ = (&*self.stream).write(&self.wbuf);
         } else {
             tracing::trace!(peer = %self.peer, "connection timed out");
         }
@@ -273,7 +275,7 @@ impl Conn {
             return Err(io::Error::other("request larger than the read buffer cap"));
         }
         let asked = spare.len();
-        let n = self.stream.read(spare)?;
+        let n = (&*self.stream).read(spare)?;
         self.rbuf.filled(n);
         self.drained = n < asked;
         if was_empty && n > 0 {
@@ -286,7 +288,7 @@ impl Conn {
     fn flush(&mut self) -> io::Result<bool> {
         loop {
             if self.wpos < self.wbuf.len() {
-                match self.stream.write(&self.wbuf[self.wpos..]) {
+                match (&*self.stream).write(&self.wbuf[self.wpos..]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => self.wpos += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -304,7 +306,7 @@ impl Conn {
                         self.out = OutBody::None;
                         continue;
                     }
-                    match self.stream.write(&bytes[*pos..]) {
+                    match (&*self.stream).write(&bytes[*pos..]) {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                         Ok(n) => *pos += n,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -320,11 +322,11 @@ impl Conn {
                     if *remaining == 0 {
                         self.out = OutBody::None;
                         // Uncorking sends the last partial segment now.
-                        let _ = socket2::SockRef::from(&self.stream).set_tcp_cork(false);
+                        let _ = socket2::SockRef::from(&*self.stream).set_tcp_cork(false);
                         continue;
                     }
                     let count = usize::try_from((*remaining).min(SENDFILE_CHUNK)).unwrap_or(0);
-                    match super::sys::sendfile(&self.stream, file, offset, count) {
+                    match super::sys::sendfile(&*self.stream, file, offset, count) {
                         Ok(0) => return Err(io::Error::other("file shrank while being sent")),
                         Ok(n) => *remaining -= n as u64,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -523,6 +525,15 @@ impl Conn {
                     std::mem::take(&mut scratch.params),
                     std::mem::take(&mut scratch.param_text),
                 );
+        if super::watchdog::in_use() {
+            // Earlier pipelined answers go out first if they can, so that a
+            // deadline can answer this request in order.
+            let clean = matches!(self.flush(), Ok(true));
+            req.set_io(super::watchdog::ConnIo {
+                stream: self.stream.clone(),
+                clean,
+            });
+        }
         let res = catch_unwind(AssertUnwindSafe(|| shared.app.respond(&mut req)))
             .unwrap_or_else(|_| {
                 tracing::error!(peer = %self.peer, method = %req.method(), path = req.path(), "handler panicked; answering 500");
@@ -556,6 +567,15 @@ impl Conn {
         mut keep_alive: bool,
         shared: &Shared,
     ) {
+        if res.abandoned {
+            // A request deadline answered (or closed) this connection while
+            // the handler ran: nothing more may be written on it.
+            self.wbuf.clear();
+            self.wpos = 0;
+            self.out = OutBody::None;
+            self.close_after_write = true;
+            return;
+        }
         if let Some(v) = res.headers().get(header::CONNECTION) {
             if v.as_bytes()
                 .split(|&b| b == b',')
@@ -614,7 +634,7 @@ impl Conn {
                 // Corked, the head and the file leave in full-sized
                 // segments instead of a small one per write (nginx's
                 // tcp_nopush); uncorked when the file is done.
-                let _ = socket2::SockRef::from(&self.stream).set_tcp_cork(true);
+                let _ = socket2::SockRef::from(&*self.stream).set_tcp_cork(true);
                 self.out = OutBody::File {
                     file,
                     offset,

@@ -57,6 +57,7 @@ mod shutdown;
 mod slab;
 mod state;
 pub(crate) mod sys;
+pub(crate) mod watchdog;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
