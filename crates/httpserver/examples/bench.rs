@@ -3,7 +3,8 @@
 //!
 //! Run: `PORT=8080 cargo run --release --example bench`.
 //!
-//! With `BENCH_MIDDLEWARE=1` the everyday middleware are on, as an
+//! With `BENCH_MIDDLEWARE=1` (or a comma list of `log`, `id`, `cors`) the
+//! everyday middleware are on, as an
 //! application would use them: an access log in JSON appended to
 //! `BENCH_ACCESS_LOG` (default `access.log`), request ids, and CORS for
 //! `https://app.example.com`. `bench/run.py` runs that as `httpserver-mw`.
@@ -32,15 +33,23 @@ fn main() -> std::io::Result<()> {
         port,
         ..Default::default()
     });
-    if std::env::var_os("BENCH_MIDDLEWARE").is_some() {
-        let path = std::env::var("BENCH_ACCESS_LOG").unwrap_or_else(|_| "access.log".into());
-        server.use_middleware(Logging::new(LogFormat::Json).to_file(path)?);
-        server.use_middleware(RequestIdLayer::new());
-        let cors = Cors::builder()
-            .allow_origin(AllowOrigin::list(["https://app.example.com"]))
-            .build()
-            .map_err(std::io::Error::other)?;
-        server.use_middleware(cors);
+    // "1" or a comma list of log, id, cors (to measure one at a time).
+    if let Ok(which) = std::env::var("BENCH_MIDDLEWARE") {
+        let on = |name: &str| which == "1" || which.split(',').any(|w| w == name);
+        if on("log") {
+            let path = std::env::var("BENCH_ACCESS_LOG").unwrap_or_else(|_| "access.log".into());
+            server.use_middleware(Logging::new(LogFormat::Json).to_file(path)?);
+        }
+        if on("id") {
+            server.use_middleware(RequestIdLayer::new());
+        }
+        if on("cors") {
+            let cors = Cors::builder()
+                .allow_origin(AllowOrigin::list(["https://app.example.com"]))
+                .build()
+                .map_err(std::io::Error::other)?;
+            server.use_middleware(cors);
+        }
     }
     server.get("/plaintext", |_req: &Request| {
         Response::default().with_body("text/plain", &b"Hello, World!"[..])

@@ -86,6 +86,9 @@ pub struct Request {
     /// The connection's socket, for request deadlines (only while a
     /// `Timeout` exists; see `runtime::watchdog`).
     io: Option<crate::runtime::watchdog::ConnIo>,
+    /// Set by `RequestIdLayer` (a field, not an extension: no map to
+    /// allocate per request).
+    request_id: Option<crate::middleware::RequestId>,
 }
 
 impl Request {
@@ -113,7 +116,27 @@ impl Request {
             peer,
             extensions: Extensions::new(),
             io: None,
+            request_id: None,
         }
+    }
+
+    /// This request's id, when [`RequestIdLayer`](crate::middleware::RequestIdLayer)
+    /// runs around the handler.
+    ///
+    /// ```
+    /// use httpserver::{Request, Server};
+    /// let mut server = Server::new(Default::default());
+    /// server.use_middleware(httpserver::middleware::RequestIdLayer::new());
+    /// server.get("/", |req: &Request| format!("id {}\n", req.request_id().unwrap_or("-")));
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id
+            .as_ref()
+            .map(crate::middleware::RequestId::as_str)
+    }
+
+    pub(crate) fn set_request_id(&mut self, id: crate::middleware::RequestId) {
+        self.request_id = Some(id);
     }
 
     /// Lends the connection's socket to request deadlines.

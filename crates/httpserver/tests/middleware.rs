@@ -158,3 +158,33 @@ fn preflights_are_answered_without_the_handler() {
     assert_eq!(denied.header("access-control-allow-origin"), None);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_lone_request_is_on_disk_soon_without_a_shutdown() {
+    let path = temp_log("lone");
+    let _ = std::fs::remove_file(&path);
+    let mut server = Server::new(config());
+    server.use_middleware(Logging::new(LogFormat::Common).to_file(&path).unwrap());
+    server.get("/", |_: &Request| "hi\n");
+    let server = TestServer::start(server);
+    let mut s = server.connect();
+    s.write_all(b"GET /?lone=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s).status, 200);
+    // The worker hands its staged line over before it waits again; the
+    // flusher writes it within its interval (100 ms).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.contains("\"GET /?lone=1 HTTP/1.1\" 200 3") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "line not written: {text:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(server);
+    let _ = std::fs::remove_file(&path);
+}

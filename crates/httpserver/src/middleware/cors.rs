@@ -523,14 +523,15 @@ fn add_vary_origin(h: &mut http::HeaderMap) {
 impl Middleware for Cors {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
         let policy = &*self.inner;
-        let origin = req.header("origin").map(str::to_owned);
+        let origin = req.header("origin");
         let is_preflight = req.method() == Method::OPTIONS
             && origin.is_some()
             && req.header_bytes("access-control-request-method").is_some();
         if is_preflight {
-            return policy.preflight(req, origin.as_deref());
+            return policy.preflight(req, origin);
         }
-        let allow = origin.as_deref().and_then(|o| policy.allow(o, req));
+        // Decided before the handler runs (the request is lent to it next).
+        let allow = origin.and_then(|o| policy.allow(o, req));
         let mut res = next.run(req);
         policy.decorate(&mut res, allow);
         res

@@ -38,12 +38,11 @@ use std::io::{self, IsTerminal, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
 
 use super::log_writer::{LogWriter, Output};
-use super::request_id::RequestId;
 use super::{Middleware, Next};
 use crate::response::Body;
 use crate::{Request, Response};
@@ -225,10 +224,13 @@ struct Record<'a> {
 
 impl Middleware for Logging {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
+        // Two clock reads (vDSO, no syscall): the wall clock is enough for
+        // the duration too; a clock step shows as 0.
         let start = SystemTime::now();
-        let began = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| next.run(req)));
-        let micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let micros = SystemTime::now()
+            .duration_since(start)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         let (res, panic) = match outcome {
             Ok(res) => (res, None),
             Err(payload) => {
@@ -239,15 +241,11 @@ impl Middleware for Logging {
                 )
             }
         };
-        let id_from_res = res
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok());
-        let id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(RequestId::as_str)
-            .or(id_from_res);
+        let id = req.request_id().or_else(|| {
+            res.headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+        });
         let record = Record {
             start,
             id,
@@ -316,12 +314,16 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
                 .start
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_millis());
-            let _ = write!(out, ".{ms:03}Z\",\"request_id\":");
+            out.push('.');
+            push_millis(out, ms);
+            out.push_str("Z\",\"request_id\":");
             json_opt(out, r.id.map(str::as_bytes));
             out.push_str(",\"remote\":");
             match peer {
                 Some(p) => {
-                    let _ = write!(out, "\"{p}\"");
+                    out.push('"');
+                    push_addr(out, p);
+                    out.push('"');
                 }
                 None => out.push_str("null"),
             }
@@ -331,19 +333,17 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
             json_str(out, r.req.path().as_bytes());
             out.push_str(",\"query\":");
             json_opt(out, r.req.query_string().map(str::as_bytes));
-            let _ = write!(out, ",\"status\":{},\"bytes\":", r.status.as_u16());
+            out.push_str(",\"status\":");
+            out.push_str(itoa::Buffer::new().format(r.status.as_u16()));
+            out.push_str(",\"bytes\":");
             match r.bytes {
-                Some(b) => {
-                    let _ = write!(out, "{b}");
-                }
+                Some(b) => out.push_str(itoa::Buffer::new().format(b)),
                 None => out.push_str("null"),
             }
-            let _ = write!(
-                out,
-                ",\"duration_ms\":{}.{:03}",
-                r.micros / 1000,
-                r.micros % 1000
-            );
+            out.push_str(",\"duration_ms\":");
+            out.push_str(itoa::Buffer::new().format(r.micros / 1000));
+            out.push('.');
+            push_millis(out, (r.micros % 1000) as u32);
             out.push_str(",\"user_agent\":");
             json_opt(out, ua);
             out.push_str(",\"referer\":");
@@ -352,9 +352,7 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
         }
         LogFormat::Common | LogFormat::Combined => {
             match peer {
-                Some(p) => {
-                    let _ = write!(out, "{}", p.ip());
-                }
+                Some(p) => push_ip(out, p.ip()),
                 None => out.push('-'),
             }
             out.push_str(" - - [");
@@ -365,11 +363,11 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
             clf_escape(out, r.req.target().as_bytes());
             out.push(' ');
             out.push_str(version(r.req.version()));
-            let _ = write!(out, "\" {} ", r.status.as_u16());
+            out.push_str("\" ");
+            out.push_str(itoa::Buffer::new().format(r.status.as_u16()));
+            out.push(' ');
             match r.bytes {
-                Some(b) if b > 0 => {
-                    let _ = write!(out, "{b}");
-                }
+                Some(b) if b > 0 => out.push_str(itoa::Buffer::new().format(b)),
                 _ => out.push('-'),
             }
             if format == LogFormat::Combined {
@@ -492,8 +490,57 @@ fn json_opt(out: &mut String, v: Option<&[u8]>) {
     }
 }
 
+/// Appends `n` (below 1000) as three digits.
+fn push_millis(out: &mut String, n: u32) {
+    let n = n.min(999);
+    for d in [n / 100, n / 10 % 10, n % 10] {
+        out.push(char::from(b'0' + d as u8));
+    }
+}
+
+/// Appends an address without the formatting machinery for IPv4.
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(itoa::Buffer::new().format(*o));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+/// Appends `ip:port` (`[v6]:port`).
+fn push_addr(out: &mut String, addr: std::net::SocketAddr) {
+    if addr.is_ipv6() {
+        out.push('[');
+        push_ip(out, addr.ip());
+        out.push(']');
+    } else {
+        push_ip(out, addr.ip());
+    }
+    out.push(':');
+    out.push_str(itoa::Buffer::new().format(addr.port()));
+}
+
 /// Appends a JSON string; invalid UTF-8 becomes U+FFFD.
 fn json_str(out: &mut String, bytes: &[u8]) {
+    // The common case: printable ASCII with nothing to escape.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        // Checked above: ASCII is UTF-8.
+        out.push_str(std::str::from_utf8(bytes).unwrap_or(""));
+        out.push('"');
+        return;
+    }
     out.push('"');
     for c in String::from_utf8_lossy(bytes).chars() {
         match c {

@@ -17,14 +17,13 @@
 //! # Examples
 //!
 //! ```
-//! use httpserver::middleware::{RequestId, RequestIdLayer};
+//! use httpserver::middleware::RequestIdLayer;
 //! use httpserver::{Request, Server};
 //!
 //! let mut server = Server::new(Default::default());
 //! server.use_middleware(RequestIdLayer::new());
 //! server.get("/", |req: &Request| {
-//!     let id = req.extensions().get::<RequestId>().map(RequestId::as_str).unwrap_or("-");
-//!     format!("your request is {id}\n")
+//!     format!("your request is {}\n", req.request_id().unwrap_or("-"))
 //! });
 //! ```
 
@@ -40,15 +39,39 @@ use crate::{Request, Response};
 /// Longest incoming id that is kept (longer ones are replaced).
 pub(crate) const MAX_LEN: usize = 64;
 
-/// The id of one request, stored in [`Request::extensions`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(HeaderValue);
+/// The id of one request (read it with [`Request::request_id`]). Held
+/// inline: making one allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId {
+    len: u8,
+    bytes: [u8; MAX_LEN],
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RequestId").field(&self.as_str()).finish()
+    }
+}
 
 impl RequestId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         // Only visible ASCII is ever stored (see `acceptable`).
-        self.0.to_str().unwrap_or("-")
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("-")
+    }
+
+    fn from_acceptable(value: &[u8]) -> RequestId {
+        let mut bytes = [0u8; MAX_LEN];
+        let len = value.len().min(MAX_LEN);
+        bytes[..len].copy_from_slice(&value[..len]);
+        RequestId {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(self.as_str().as_bytes()).unwrap_or(HeaderValue::from_static("-"))
     }
 
     /// A fresh id: 16 lowercase hex digits.
@@ -70,8 +93,7 @@ impl RequestId {
             let nibble = ((n >> (60 - 4 * i)) & 0xf) as u8;
             *b = b"0123456789abcdef"[nibble as usize];
         }
-        // 16 hex digits are always a valid header value.
-        RequestId(HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("-")))
+        RequestId::from_acceptable(&hex)
     }
 
     /// The id carried by `value`, if it is acceptable (see the module docs).
@@ -83,10 +105,7 @@ impl RequestId {
     /// assert!(RequestId::parse(&[b'a'; 65]).is_none());
     /// ```
     pub fn parse(value: &[u8]) -> Option<RequestId> {
-        if !acceptable(value) {
-            return None;
-        }
-        HeaderValue::from_bytes(value).ok().map(RequestId)
+        acceptable(value).then(|| RequestId::from_acceptable(value))
     }
 }
 
@@ -167,9 +186,9 @@ impl Middleware for RequestIdLayer {
             None
         };
         let id = incoming.unwrap_or_else(RequestId::generate);
-        let value = id.0.clone();
+        let value = id.header_value();
         let span = tracing::info_span!("request", id = id.as_str());
-        req.extensions_mut().insert(id);
+        req.set_request_id(id);
         let mut res = span.in_scope(|| next.run(req));
         res.headers_mut().insert(self.header.clone(), value);
         res
@@ -194,11 +213,7 @@ mod tests {
         let chain: Vec<Arc<dyn Middleware>> = vec![Arc::new(layer)];
         let seen = std::sync::Mutex::new(String::new());
         let res = run_chain(&chain, req, &|req| {
-            *seen.lock().unwrap() = req
-                .extensions()
-                .get::<RequestId>()
-                .map(|id| id.to_string())
-                .unwrap_or_default();
+            *seen.lock().unwrap() = req.request_id().unwrap_or_default().to_string();
             Response::new(http::StatusCode::OK)
         });
         (res, seen.into_inner().unwrap())

@@ -308,6 +308,10 @@ fn worker_loop(shared: &Arc<Shared>) {
         if !shared.batches.take_orphans(id) {
             let extra = pool.threads.load(Ordering::Acquire) > pool.min;
             let timeout = extra.then_some(shared.config.worker_idle_timeout);
+            // Access-log lines staged on this thread go to the flusher
+            // before it may sleep (and before it counts as polling: see the
+            // end of `timer_loop`).
+            crate::middleware::log_writer::hand_off();
             pool.polling.fetch_add(1, Ordering::AcqRel);
             let waited = shared.epoll.wait(&mut events, timeout);
             pool.polling.fetch_sub(1, Ordering::AcqRel);
@@ -317,6 +321,7 @@ fn worker_loop(shared: &Arc<Shared>) {
             match waited {
                 Ok(0) => {
                     if timeout.is_some() && pool.try_retire() {
+                        crate::middleware::log_writer::hand_off();
                         tracing::debug!("idle worker retiring");
                         shared.batches.release(id);
                         return;
@@ -359,6 +364,7 @@ fn worker_loop(shared: &Arc<Shared>) {
         }
     }
     shared.batches.release(id);
+    crate::middleware::log_writer::hand_off();
     pool.threads.fetch_sub(1, Ordering::AcqRel);
 }
 
@@ -543,14 +549,31 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
                     );
                 }
                 shared.stop();
+                wait_for_workers_to_settle(shared);
                 shared.app.on_shutdown();
                 tracing::info!("stopped");
                 return;
             }
         }
         if shared.state.load(Ordering::Acquire) == STOPPED {
+            wait_for_workers_to_settle(shared);
             shared.app.on_shutdown();
             return;
         }
+    }
+}
+
+/// After a stop, waits (at most a second) until every worker has exited or
+/// is parked in `epoll_wait`; either way it has handed its staged access
+/// log lines over, so the final flush sees them all.
+fn wait_for_workers_to_settle(shared: &Shared) {
+    let end = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < end {
+        let threads = shared.pool.threads.load(Ordering::Acquire);
+        let polling = shared.pool.polling.load(Ordering::Acquire);
+        if threads <= polling {
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
     }
 }
