@@ -16,7 +16,7 @@ nginx runs as a static server would be configured for speed:
 `worker_processes` = CPUs, `sendfile on`, `tcp_nopush on`, `tcp_nodelay on`,
 `access_log off`, and `keepalive_requests` raised so that, like httpserver,
 it keeps a connection for the whole run. httpserver runs with its defaults
-(compression and security headers on) but, like nginx here, no access log.
+(compression on) but, like nginx here, no access log.
 
     python3 bench/static.py --httpserver target/release/httpserver \
         --out bench/STATIC.md
@@ -184,7 +184,7 @@ def start(name, args, tmp, root, cpu):
         cmd = [args.nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")]
     else:
         # nginx runs with access_log off: so does httpserver (its other
-        # defaults, compression and security headers included, stay on).
+        # defaults, compression included, stay on).
         cmd = [args.httpserver, root, "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warn", "--no-access-log"]
     p = Proc(name, cmd, port, cpu)

@@ -117,6 +117,10 @@ struct Cli {
     #[arg(long)]
     no_access_log: bool,
 
+    /// Send X-Content-Type-Options, Referrer-Policy and refuse framing
+    #[arg(long)]
+    security_headers: bool,
+
     /// Log level for server events: error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
@@ -277,6 +281,12 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
             false,
         ),
         (cli.no_access_log, "log.access", "--no-access-log", false),
+        (
+            cli.security_headers,
+            "security.headers",
+            "--security-headers",
+            true,
+        ),
         (cli.no_metrics, "metrics.enabled", "--no-metrics", false),
     ] {
         if on {

@@ -183,7 +183,8 @@ impl Default for RateLimitSettings {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct SecuritySettings {
     /// `X-Content-Type-Options`, `Referrer-Policy`, framing refused.
-    /// Default on.
+    /// Default off (like nginx: a served directory may be framed by
+    /// design).
     pub headers: bool,
     /// `Strict-Transport-Security` max-age in seconds (only behind
     /// HTTPS); 0: not sent. Default 0.
@@ -193,7 +194,7 @@ pub(crate) struct SecuritySettings {
 impl Default for SecuritySettings {
     fn default() -> Self {
         SecuritySettings {
-            headers: true,
+            headers: false,
             hsts_max_age: 0,
         }
     }

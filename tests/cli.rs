@@ -303,6 +303,7 @@ fn middleware_flags_cors_rate_limit_compression_and_access_log() {
             "4/m",
             "--log-format",
             "combined",
+            "--security-headers",
         ],
     );
     let pre = raw(
