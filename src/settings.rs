@@ -179,7 +179,7 @@ impl Default for RateLimitSettings {
 }
 
 /// `[security]`: security headers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct SecuritySettings {
     /// `X-Content-Type-Options`, `Referrer-Policy`, framing refused.
@@ -191,14 +191,6 @@ pub(crate) struct SecuritySettings {
     pub hsts_max_age: u64,
 }
 
-impl Default for SecuritySettings {
-    fn default() -> Self {
-        SecuritySettings {
-            headers: false,
-            hsts_max_age: 0,
-        }
-    }
-}
 
 /// `[files]`: the directory and how it is served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
