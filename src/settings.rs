@@ -191,7 +191,6 @@ pub(crate) struct SecuritySettings {
     pub hsts_max_age: u64,
 }
 
-
 /// `[files]`: the directory and how it is served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
