@@ -482,6 +482,28 @@ impl Request {
         self.peer
     }
 
+    /// Every value of the field `name`, joined with `, ` (how a list-valued
+    /// field sent on several lines reads, RFC 9110 section 5.3); invalid
+    /// UTF-8 becomes U+FFFD.
+    pub(crate) fn header_joined(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v));
+        let first = values.next()?;
+        match values.next() {
+            None => Some(first),
+            Some(second) => {
+                let mut all = format!("{first}, {second}");
+                for v in values {
+                    all.push_str(", ");
+                    all.push_str(&v);
+                }
+                Some(Cow::Owned(all))
+            }
+        }
+    }
+
     /// Sets the client's address, for requests built with
     /// [`Request::from_http`] (tests, adapters).
     ///

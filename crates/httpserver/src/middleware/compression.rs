@@ -41,7 +41,6 @@
 //! server.use_middleware(Compression::new().min_size(512).gzip_level(5));
 //! ```
 
-use std::borrow::Cow;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
@@ -546,13 +545,15 @@ fn qvalue(v: &str) -> Option<u16> {
 
 impl Middleware for Compression {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
-        let choice = accept_encoding(req).and_then(|a| choose_coding(&a, &self.prefer));
+        let choice = req
+            .header_joined("accept-encoding")
+            .and_then(|a| choose_coding(&a, &self.prefer));
         let head = req.method() == Method::HEAD;
         let mut res = next.run(req);
         if !self.eligible(&res) {
             return res;
         }
-        add_vary(res.headers_mut());
+        super::add_vary(res.headers_mut(), "Accept-Encoding");
         if head
             || res.status() == StatusCode::PARTIAL_CONTENT
             || res.headers().contains_key(header::CONTENT_RANGE)
@@ -563,35 +564,6 @@ impl Middleware for Compression {
             self.compress(&mut res, coding);
         }
         res
-    }
-}
-
-/// Every `Accept-Encoding` line of the request, joined.
-fn accept_encoding(req: &Request) -> Option<Cow<'_, str>> {
-    let mut all: Option<Cow<'_, str>> = None;
-    for (name, value) in req.headers() {
-        if !name.eq_ignore_ascii_case("accept-encoding") {
-            continue;
-        }
-        let v = String::from_utf8_lossy(value);
-        all = Some(match all {
-            None => v,
-            Some(prev) => Cow::Owned(format!("{prev}, {v}")),
-        });
-    }
-    all
-}
-
-/// Adds `Accept-Encoding` to `Vary` unless it is there (or `Vary: *`).
-fn add_vary(h: &mut http::HeaderMap) {
-    let present = h.get_all(header::VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',')
-                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("accept-encoding"))
-        })
-    });
-    if !present {
-        h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
 }
 

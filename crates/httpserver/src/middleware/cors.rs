@@ -491,7 +491,7 @@ impl Policy {
     fn decorate(&self, res: &mut Response, allow: Option<HeaderValue>) {
         let h = res.headers_mut();
         if self.varies() {
-            add_vary_origin(h);
+            super::add_vary(h, "Origin");
         }
         let Some(allow) = allow else { return };
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
@@ -504,19 +504,6 @@ impl Policy {
         if let Joined::Value(Some(v)) = &self.expose {
             h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
         }
-    }
-}
-
-/// Adds `Origin` to `Vary` unless it is already there (or `Vary: *`).
-fn add_vary_origin(h: &mut http::HeaderMap) {
-    let present = h.get_all(header::VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',')
-                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("origin"))
-        })
-    });
-    if !present {
-        h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }
 

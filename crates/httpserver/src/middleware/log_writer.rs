@@ -25,6 +25,8 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
+
+use super::lock;
 use std::time::Duration;
 
 /// How often buffered lines are written out.
@@ -324,11 +326,6 @@ fn flusher_loop(inner: &Weak<Inner>) {
             return;
         }
     }
-}
-
-/// Locks, ignoring poisoning: a panic elsewhere must not stop the log.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -192,7 +192,7 @@ impl Logging {
                 let Target::Pending(out) = &self.target else {
                     return None;
                 };
-                let out = out.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+                let out = super::lock(out).take()?;
                 match LogWriter::new(out) {
                     Ok(w) => Some(w),
                     Err(e) => {

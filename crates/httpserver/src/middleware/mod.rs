@@ -128,6 +128,25 @@ impl<'a> Next<'a> {
     }
 }
 
+/// Locks, ignoring poisoning: a panic on another thread must not stop the
+/// access log or the rate limiter.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Adds `token` to `Vary` unless it is listed already (or `Vary: *`).
+pub(crate) fn add_vary(h: &mut http::HeaderMap, token: &'static str) {
+    let present = h.get_all(http::header::VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|s| {
+            s.split(',')
+                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(token))
+        })
+    });
+    if !present {
+        h.append(http::header::VARY, http::HeaderValue::from_static(token));
+    }
+}
+
 /// Runs `chain` around `endpoint`.
 pub(crate) fn run_chain(
     chain: &[Arc<dyn Middleware>],

@@ -312,10 +312,7 @@ impl MemoryStore {
 
     /// Keys held now (active buckets, and full ones not yet swept).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).map.len())
-            .sum()
+        self.shards.iter().map(|s| super::lock(s).map.len()).sum()
     }
 
     /// Is nothing held?
@@ -333,7 +330,7 @@ impl RateStore for MemoryStore {
         let hash = self.hasher.hash_one(key);
         let shard = &self.shards[(hash as usize) & (SHARDS - 1)];
         let now = self.now();
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = super::lock(shard);
         let tat = shard.map.get(&hash).copied();
         if tat.is_none() && shard.map.len() >= self.per_shard {
             // Full buckets are the same as absent keys: forget them.
@@ -577,10 +574,7 @@ impl RateLimit {
     }
 
     fn log_store_error(&self, e: &StoreError) {
-        let mut last = self
-            .last_error_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut last = super::lock(&self.last_error_log);
         let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
         if due {
             *last = Some(Instant::now());
@@ -592,7 +586,8 @@ impl RateLimit {
         let t = ceil_secs(d.reset);
         let value = format!("\"{}\";r={};t={t}", self.policy_name, d.remaining);
         let h = res.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        // The String's buffer becomes the value: no second copy.
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value.into_bytes())) {
             h.insert(HeaderName::from_static("ratelimit"), v);
         }
         h.insert(

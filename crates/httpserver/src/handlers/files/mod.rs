@@ -19,7 +19,6 @@ mod listing;
 mod path;
 mod range;
 
-use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -321,7 +320,7 @@ impl Options {
         let content_type = content_type(rel);
         let mut chosen = None;
         if self.precompressed {
-            let accept = combined(req, "accept-encoding");
+            let accept = req.header_joined("accept-encoding");
             for coding in encoding::acceptable(accept.as_deref()) {
                 let mut sibling = rel.as_os_str().to_owned();
                 sibling.push(coding.extension());
@@ -368,7 +367,7 @@ impl Options {
             return res;
         }
 
-        let all = |name: &str| combined(req, name);
+        let all = |name: &str| req.header_joined(name);
         let (im, inm, ims, ius) = (
             all("if-match"),
             all("if-none-match"),
@@ -465,27 +464,6 @@ fn set_content(
             header::CONTENT_ENCODING,
             HeaderValue::from_static(c.token()),
         );
-    }
-}
-
-/// Every value of the field `name`, joined with `, ` (how a list-valued
-/// field sent on several lines reads, RFC 9110 section 5.3).
-fn combined<'r>(req: &'r Request, name: &str) -> Option<Cow<'r, str>> {
-    let mut values = req
-        .headers()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| String::from_utf8_lossy(v));
-    let first = values.next()?;
-    match values.next() {
-        None => Some(first),
-        Some(second) => {
-            let mut all = format!("{first}, {second}");
-            for v in values {
-                all.push_str(", ");
-                all.push_str(&v);
-            }
-            Some(Cow::Owned(all))
-        }
     }
 }
 

@@ -30,6 +30,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Decision, Quota, RateStore, StoreError};
+use crate::middleware::lock;
 
 /// GCRA in microseconds; KEYS[1] the bucket, ARGV[1] the interval,
 /// ARGV[2] the burst window. Returns {allowed, remaining, reset µs,
@@ -178,8 +179,4 @@ impl RateStore for RedisStore {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
