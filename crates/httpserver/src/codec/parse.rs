@@ -13,7 +13,7 @@
 
 use super::error::ParseError;
 use super::token::{
-    first_mark, host_byte, name_run, target_run, tchar, token_run, trim_ows, value_byte, value_run,
+    host_byte, name_run, target_run_and_query, tchar, token_run, trim_ows, value_byte, value_run,
 };
 
 /// Size limits for a request head. Each one maps to its own status.
@@ -287,7 +287,8 @@ pub fn parse_request(
         Some(_) => return Err(ParseError::InvalidMethod),
     }
     let target_start = method_end + 1;
-    let target_end = target_start + target_run(&buf[target_start..]);
+    let (target_len, query_mark) = target_run_and_query(&buf[target_start..]);
+    let target_end = target_start + target_len;
     if target_end - line_start > limits.max_request_line {
         return Err(ParseError::UriTooLong);
     }
@@ -323,7 +324,7 @@ pub fn parse_request(
     }
     let method = &buf[line_start..method_end];
     let target = &buf[target_start..target_end];
-    let (form, path, query, authority) = parse_target(method, target, target_start)?;
+    let (form, path, query, authority) = parse_target(method, target, target_start, query_mark)?;
     let line = RequestLine {
         method: Span::new(line_start, method_end),
         target: Span::new(target_start, target_end),
@@ -354,6 +355,11 @@ pub fn parse_request(
         if headers.len() == limits.max_headers {
             return Err(ParseError::TooManyHeaders);
         }
+        // The line's end (its first byte that is not a field-value byte) is
+        // looked for from the line's start, not from the value's: the name
+        // and colon are value bytes too, so it is the same byte, and the
+        // search no longer waits for the colon's.
+        let line_end = pos + value_run(&buf[pos..]);
         // field-name ":"
         let name_end = pos + name_run(&buf[pos..]);
         match buf.get(name_end) {
@@ -374,7 +380,7 @@ pub fn parse_request(
         while matches!(buf.get(v0), Some(b' ' | b'\t')) {
             v0 += 1;
         }
-        let v_end = v0 + value_run(&buf[v0..]);
+        let v_end = line_end;
         match buf.get(v_end..v_end + 2) {
             Some(b"\r\n") => {}
             None if buf.len() - v_end < 2 && buf.get(v_end).is_none_or(|&b| b == b'\r') => {
@@ -434,18 +440,17 @@ fn parse_version(v: &[u8]) -> Result<Version, ParseError> {
 type TargetParts = (TargetForm, Span, Option<Span>, Option<Span>);
 
 /// Classifies the request-target (RFC 9112 section 3.2) and finds its path and
-/// query. `t0` is the target's offset in the buffer. Inlined: its result
+/// query. `t0` is the target's offset in the buffer, `mark` the index of its
+/// first `?` (a `#` has already been refused). Inlined: its result
 /// is read back field by field, which costs a store-forwarding stall per
 /// request when it goes through memory.
 #[inline(always)]
-fn parse_target(method: &[u8], target: &[u8], t0: usize) -> Result<TargetParts, ParseError> {
-    // One pass finds the query and refuses a fragment.
-    let mark = first_mark(target);
-    if let Some(m) = mark {
-        if target[m] == b'#' || target[m..].contains(&b'#') {
-            return Err(ParseError::InvalidTarget);
-        }
-    }
+fn parse_target(
+    method: &[u8],
+    target: &[u8],
+    t0: usize,
+    mark: Option<usize>,
+) -> Result<TargetParts, ParseError> {
     if method == b"CONNECT" {
         // authority-form: host ":" port, nothing else.
         let ok = target.iter().all(|&b| host_byte(b))
@@ -615,17 +620,39 @@ impl FieldInfo {
         Ok(())
     }
 
-    /// `Content-Length`: a list of equal decimals.
-    #[inline(never)]
+    /// `Content-Length`: a list of equal decimals. The usual value, one
+    /// number of at most 18 digits (so it cannot overflow), is read inline.
+    #[inline(always)]
     fn content_length(&mut self, value: &[u8]) -> Result<(), ParseError> {
+        if !value.is_empty() && value.len() <= 18 && value.iter().all(u8::is_ascii_digit) {
+            let n = value
+                .iter()
+                .fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+            return self.set_content_length(n);
+        }
+        self.content_length_list(value)
+    }
+
+    /// [`Self::content_length`] for any other value.
+    #[cold]
+    #[inline(never)]
+    fn content_length_list(&mut self, value: &[u8]) -> Result<(), ParseError> {
         for item in value.split(|&b| b == b',') {
-            let n = parse_decimal(trim_ows(item))?;
-            match self.content_length {
-                Some(prev) if prev != n => return Err(ParseError::ConflictingContentLength),
-                _ => self.content_length = Some(n),
-            }
+            self.set_content_length(parse_decimal(trim_ows(item))?)?;
         }
         Ok(())
+    }
+
+    /// Records one Content-Length; a second that differs is an error.
+    #[inline(always)]
+    fn set_content_length(&mut self, n: u64) -> Result<(), ParseError> {
+        match self.content_length {
+            Some(prev) if prev != n => Err(ParseError::ConflictingContentLength),
+            _ => {
+                self.content_length = Some(n);
+                Ok(())
+            }
+        }
     }
 
     /// `Transfer-Encoding`: the codings, checked in `finish`.
@@ -671,7 +698,9 @@ impl FieldInfo {
         }
     }
 
-    /// Applies the rules that need the whole header section.
+    /// Applies the rules that need the whole header section. Inlined: the
+    /// head it builds is then written once, into the caller's result.
+    #[inline(always)]
     fn finish(self, line: RequestLine, len: usize) -> Result<RequestHead, ParseError> {
         let http11 = line.version == Version::Http11;
         if http11 && self.host_count == 0 {

@@ -24,11 +24,12 @@ const fn is_tchar(b: u8) -> bool {
         | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }
 
-/// Bytes allowed in a request-target: visible ASCII (`%x21-7E`). The finer
-/// URI grammar (RFC 3986) is not enforced, as browsers send `|`, `{` and `"`
-/// unescaped; controls, space, DEL and non-ASCII are refused.
+/// Bytes allowed in a request-target: visible ASCII (`%x21-7E`) but `#`,
+/// which starts a fragment, never sent in a request (RFC 9112 section 3.2).
+/// The finer URI grammar (RFC 3986) is not enforced, as browsers send `|`,
+/// `{` and `"` unescaped; controls, space, DEL and non-ASCII are refused.
 const fn is_target_byte(b: u8) -> bool {
-    b > 0x20 && b < 0x7f
+    b > 0x20 && b < 0x7f && b != b'#'
 }
 
 /// `field-vchar = VCHAR / obs-text`, plus SP and HTAB inside a value
@@ -120,17 +121,17 @@ macro_rules! swar {
                 (flags.trailing_zeros() / 8) as usize
             }
 
-            /// Index of the first byte outside `%x21-7E`, or `WIDTH`.
+            /// Index of the first byte outside `%x21-7E` or `#`, or `WIDTH`.
             #[inline]
             pub(super) fn first_non_target(x: $t) -> usize {
-                let flags = less(x, 0x21) | (x & HI) | equal(x, 0x7f);
+                let flags = less(x, 0x21) | (x & HI) | equal(x, 0x7f) | equal(x, b'#');
                 (flags.trailing_zeros() / 8) as usize
             }
 
-            /// Index of the first `?` or `#`, or `WIDTH`.
+            /// Index of the first `?`, or `WIDTH`.
             #[inline]
             pub(super) fn first_mark(x: $t) -> usize {
-                ((equal(x, b'?') | equal(x, b'#')).trailing_zeros() / 8) as usize
+                (equal(x, b'?').trailing_zeros() / 8) as usize
             }
 
             /// Index of the first `:`, or `WIDTH`.
@@ -202,7 +203,7 @@ mod simd {
                     }
                 }
 
-                /// Index of the first byte outside `%x21-7E`, or `WIDTH`.
+                /// Index of the first byte outside `%x21-7E` or `#`, or `WIDTH`.
                 #[inline]
                 pub(in crate::codec::token) fn first_non_target(x: Word) -> usize {
                     // SAFETY: as in `word`.
@@ -212,7 +213,7 @@ mod simd {
                     }
                 }
 
-                /// Index of the first `?` or `#`, or `WIDTH`.
+                /// Index of the first `?`, or `WIDTH`.
                 #[inline]
                 pub(in crate::codec::token) fn first_mark(x: Word) -> usize {
                     // SAFETY: as in `word`.
@@ -278,24 +279,26 @@ mod simd {
             _mm_movemask_epi8(_mm_or_si128(control, del))
         }
 
-        /// Bytes outside `%x21-7E`.
+        /// Bytes outside `%x21-7E`, and `#`.
         #[inline]
         #[target_feature(enable = "sse2")]
         pub(super) fn non_target(x: __m128i) -> i32 {
             // As signed bytes, 0x80-0xff are negative, so `x > 0x20` keeps
-            // exactly 0x21-0x7f; then DEL is taken out.
+            // exactly 0x21-0x7f; then DEL and `#` are taken out.
             let visible = _mm_cmpgt_epi8(x, splat(0x20));
-            let ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, splat(0x7f)), visible);
+            let excluded = _mm_or_si128(
+                _mm_cmpeq_epi8(x, splat(0x7f)),
+                _mm_cmpeq_epi8(x, splat(b'#')),
+            );
+            let ok = _mm_andnot_si128(excluded, visible);
             !_mm_movemask_epi8(ok)
         }
 
-        /// `?` and `#`.
+        /// `?`.
         #[inline]
         #[target_feature(enable = "sse2")]
         pub(super) fn mark(x: __m128i) -> i32 {
-            let q = _mm_cmpeq_epi8(x, splat(b'?'));
-            let hash = _mm_cmpeq_epi8(x, splat(b'#'));
-            _mm_movemask_epi8(_mm_or_si128(q, hash))
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, splat(b'?')))
         }
 
         /// `:`.
@@ -398,33 +401,49 @@ fn token_run_cold(s: &[u8]) -> usize {
     token_run(s)
 }
 
-/// Length of the longest prefix of `s` made of request-target bytes, a word
-/// at a time.
+/// Length of the longest prefix of `s` made of request-target bytes, and the
+/// index of the first `?` in it, in one pass a word at a time.
 #[inline]
-pub(crate) fn target_run(s: &[u8]) -> usize {
-    scan(
-        s,
-        0,
-        wide::first_non_target,
-        mid::first_non_target,
-        narrow::first_non_target,
-        target_byte,
-    )
-}
-
-/// Index of the first `?` or `#` in `s` (a request-target), a word at a
-/// time.
-#[inline]
-pub(crate) fn first_mark(s: &[u8]) -> Option<usize> {
-    let i = scan(
-        s,
-        0,
-        wide::first_mark,
-        mid::first_mark,
-        narrow::first_mark,
-        |b| b != b'?' && b != b'#',
-    );
-    (i < s.len()).then_some(i)
+pub(crate) fn target_run_and_query(s: &[u8]) -> (usize, Option<usize>) {
+    let mut mark = None;
+    let mut i = 0;
+    // The mark is only taken before the end, where the word's flags are
+    // exact.
+    macro_rules! step {
+        ($w:ident, $x:expr) => {{
+            let x = $x;
+            let k = $w::first_non_target(x);
+            if mark.is_none() {
+                let m = $w::first_mark(x);
+                if m < k {
+                    mark = Some(i + m);
+                }
+            }
+            if k < $w::WIDTH {
+                return (i + k, mark);
+            }
+            i += $w::WIDTH;
+        }};
+    }
+    while let Some(x) = wide::word(s, i) {
+        step!(wide, x);
+    }
+    if let Some(x) = mid::word(s, i) {
+        step!(mid, x);
+    }
+    while let Some(x) = narrow::word(s, i) {
+        step!(narrow, x);
+    }
+    while let Some(&b) = s.get(i) {
+        if !target_byte(b) {
+            break;
+        }
+        if b == b'?' && mark.is_none() {
+            mark = Some(i);
+        }
+        i += 1;
+    }
+    (i, mark)
 }
 
 /// Length of the longest prefix of `s` made of field-value bytes, a word at
@@ -470,6 +489,7 @@ mod tests {
         assert!(tchar(b'G') && tchar(b'~') && tchar(b'!'));
         assert!(!tchar(b'(') && !tchar(b' ') && !tchar(b':') && !tchar(0) && !tchar(0x80));
         assert!(target_byte(b'/') && target_byte(b'%') && !target_byte(b' ') && !target_byte(0x7f));
+        assert!(!target_byte(b'#'));
         assert!(!target_byte(0x80) && !target_byte(0));
         assert!(value_byte(b'\t') && value_byte(b' ') && value_byte(0x80) && value_byte(0xff));
         assert!(!value_byte(0) && !value_byte(b'\r') && !value_byte(b'\n') && !value_byte(0x7f));
@@ -490,10 +510,9 @@ mod tests {
             let slow_value = s.iter().position(|&b| !value_byte(b)).unwrap_or(s.len());
             assert_eq!(value_run(s), slow_value, "{s:?}");
             let slow_target = s.iter().position(|&b| !target_byte(b)).unwrap_or(s.len());
-            assert_eq!(target_run(s), slow_target, "{s:?}");
-            let slow_mark = s.iter().position(|&b| b == b'?' || b == b'#');
+            let slow_mark = s[..slow_target].iter().position(|&b| b == b'?');
+            assert_eq!(target_run_and_query(s), (slow_target, slow_mark), "{s:?}");
             assert_eq!(name_run(s), token_run(s), "{s:?}");
-            assert_eq!(first_mark(s), slow_mark, "{s:?}");
             for cut in 0..s.len() {
                 let t = &s[cut..];
                 assert_eq!(
@@ -501,7 +520,7 @@ mod tests {
                     t.iter().position(|&b| !value_byte(b)).unwrap_or(t.len())
                 );
                 assert_eq!(
-                    target_run(t),
+                    target_run_and_query(t).0,
                     t.iter().position(|&b| !target_byte(b)).unwrap_or(t.len())
                 );
             }
@@ -521,13 +540,12 @@ mod tests {
                     let want_v = if value_byte(b) { next_bad } else { at };
                     let want_t = if target_byte(b) { next_bad } else { at };
                     assert_eq!(value_run(&s), want_v, "byte {b:#x} at {at} of {len}");
-                    assert_eq!(target_run(&s), want_t, "byte {b:#x} at {at} of {len}");
-                    let want_m = if b == b'?' || b == b'#' {
-                        Some(at)
-                    } else {
-                        None
-                    };
-                    assert_eq!(first_mark(&s), want_m, "byte {b:#x} at {at} of {len}");
+                    let want_m = if b == b'?' { Some(at) } else { None };
+                    assert_eq!(
+                        target_run_and_query(&s),
+                        (want_t, want_m),
+                        "byte {b:#x} at {at} of {len}"
+                    );
                     // A colon after the byte, near and far.
                     for colon in [at + 1, len - 1] {
                         if colon > at && colon < len {
