@@ -89,6 +89,8 @@ pub struct Request {
     /// Set by `RequestIdLayer` (a field, not an extension: no map to
     /// allocate per request).
     request_id: Option<crate::middleware::RequestId>,
+    /// When the head began to arrive (set by the runtime).
+    received: Option<std::time::Instant>,
 }
 
 impl Request {
@@ -117,7 +119,30 @@ impl Request {
             extensions: Extensions::new(),
             io: None,
             request_id: None,
+            received: None,
         }
+    }
+
+    /// Stamps the time the head began to arrive.
+    pub(crate) fn with_received(mut self, at: std::time::Instant) -> Request {
+        self.received = Some(at);
+        self
+    }
+
+    /// When the first bytes of this request's head were read from the
+    /// connection (for a pipelined request, of the read that brought it),
+    /// or `None` for a request not read by the server (built in a test).
+    ///
+    /// ```
+    /// use httpserver::{Request, Server};
+    /// let mut server = Server::new(Default::default());
+    /// server.get("/age", |req: &Request| {
+    ///     let waited = req.received_at().map(|t| t.elapsed()).unwrap_or_default();
+    ///     format!("{} µs since the request arrived\n", waited.as_micros())
+    /// });
+    /// ```
+    pub fn received_at(&self) -> Option<std::time::Instant> {
+        self.received
     }
 
     /// This request's id, when [`RequestIdLayer`](crate::middleware::RequestIdLayer)

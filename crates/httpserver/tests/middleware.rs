@@ -76,6 +76,62 @@ fn every_access_line_is_on_disk_after_graceful_shutdown() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// A request's time and duration count from the first bytes of its head:
+/// a head sent in two parts 300 ms apart is logged with at least 300 ms, at
+/// the wall-clock time its first part was sent.
+#[test]
+fn duration_counts_from_the_heads_first_bytes() {
+    let path = temp_log("arrival");
+    let _ = std::fs::remove_file(&path);
+    let mut server = Server::new(config());
+    server.use_middleware(Logging::new(LogFormat::Json).to_file(&path).unwrap());
+    server.get("/", |req: &Request| {
+        let waited = req.received_at().map(|t| t.elapsed().as_millis());
+        format!("{}\n", waited.map_or(-1, |ms| ms as i64))
+    });
+    let server = TestServer::start(server);
+    let mut s = server.connect();
+    s.set_nodelay(true).unwrap();
+    let sent_at = std::time::SystemTime::now();
+    s.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.write_all(b"st: t\r\n\r\n").unwrap();
+    let res = read_response(&mut s);
+    assert_eq!(res.status, 200);
+    let waited: i64 = String::from_utf8_lossy(&res.body).trim().parse().unwrap();
+    assert!((300..5000).contains(&waited), "handler saw {waited} ms");
+    server.shutdown();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let ms = line["duration_ms"].as_f64().unwrap();
+    assert!((300.0..5000.0).contains(&ms), "{line}");
+    // "2026-12-01T20:41:07.123Z", within a second of when the head was sent.
+    let time = line["time"].as_str().unwrap();
+    let logged = httpdate_like(time);
+    let sent = sent_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((logged - sent).abs() < 1.0, "{time} vs {sent}");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
+fn httpdate_like(t: &str) -> f64 {
+    let n = |r: std::ops::Range<usize>| t[r].parse::<i64>().unwrap();
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from civil (proleptic Gregorian).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    secs as f64 + n(20..23) as f64 / 1000.0
+}
+
 #[test]
 fn logs_404s_and_bad_ids_get_replaced() {
     let path = temp_log("404");

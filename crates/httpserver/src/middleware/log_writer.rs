@@ -196,7 +196,15 @@ impl LogWriter {
 
     /// Appends one line (the caller ends it with `\n`) to this thread's
     /// buffer.
+    #[cfg(test)]
     pub(crate) fn write_line(&self, line: &[u8]) {
+        self.write_with(|staged| staged.extend_from_slice(line));
+    }
+
+    /// Lets `line` append one line (ended with `\n`) to this thread's
+    /// buffer in place: formatted there, it is never copied on the worker.
+    /// Not called if the thread is exiting or already inside `line`.
+    pub(crate) fn write_with(&self, line: impl FnOnce(&mut Vec<u8>)) {
         let inner = &self.inner.inner;
         let _ = LOCAL.try_with(|local| {
             let Ok(mut local) = local.try_borrow_mut() else {
@@ -222,7 +230,7 @@ impl LogWriter {
                 }
             };
             let l = &mut local[pos];
-            l.staged.extend_from_slice(line);
+            line(&mut l.staged);
             if l.staged.len() >= STAGE_AT {
                 l.hand_off();
             }

@@ -1,11 +1,13 @@
 //! Access logging: one line per request.
 //!
-//! Each line has the time the request arrived, its id (from
+//! Each line has the time the request arrived (its head's first bytes were
+//! read: [`Request::received_at`]), its id (from
 //! [`RequestIdLayer`](super::RequestIdLayer) when that runs inside this
 //! layer, else from an `X-Request-Id` on the response), the remote address,
 //! method, path, query, status, response bytes (when known before the body is
-//! sent; `-` for a streamed body of unknown length), duration until the
-//! handler returned, user agent and referer. Formats ([`LogFormat`]):
+//! sent; `-` for a streamed body of unknown length), the duration from the
+//! arrival until the handler returned (so reading the body counts, as in
+//! nginx's `$request_time`), user agent and referer. Formats ([`LogFormat`]):
 //!
 //! - `Json`: one object per line, for log collectors;
 //! - `Common` and `Combined`: the Common and Combined Log Formats of
@@ -38,7 +40,7 @@ use std::io::{self, IsTerminal, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
 
@@ -204,16 +206,25 @@ impl Logging {
             .as_ref()
     }
 
-    fn emit(&self, line: &str) {
+    /// Formats one line straight into the writer's staging buffer (or, for
+    /// `tracing`, into a scratch line).
+    fn emit(&self, record: &Record<'_>) {
         match self.writer() {
-            Some(w) => w.write_line(line.as_bytes()),
-            None => tracing::info!(target: "httpserver::access", "{}", line.trim_end()),
+            Some(w) => w.write_with(|out| format_line(self.format, self.colour, record, out)),
+            None => LINE.with(|line| {
+                let mut line = line.borrow_mut();
+                line.clear();
+                format_line(self.format, self.colour, record, &mut line);
+                let text = String::from_utf8_lossy(&line);
+                tracing::info!(target: "httpserver::access", "{}", text.trim_end());
+            }),
         }
     }
 }
 
 /// What one line says.
 struct Record<'a> {
+    /// When the request arrived, wall clock.
     start: SystemTime,
     id: Option<&'a str>,
     req: &'a Request,
@@ -224,13 +235,14 @@ struct Record<'a> {
 
 impl Middleware for Logging {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
-        // Two clock reads (vDSO, no syscall): the wall clock is enough for
-        // the duration too; a clock step shows as 0.
-        let start = SystemTime::now();
+        // The runtime stamps each request with the time its head began to
+        // arrive, so one clock read (vDSO, no syscall) per request is enough:
+        // the end. Requests made by hand have no stamp: then now.
+        let received = req.received_at().unwrap_or_else(Instant::now);
         let outcome = catch_unwind(AssertUnwindSafe(|| next.run(req)));
-        let micros = SystemTime::now()
-            .duration_since(start)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        let end = Instant::now();
+        let micros =
+            u64::try_from(end.saturating_duration_since(received).as_micros()).unwrap_or(u64::MAX);
         let (res, panic) = match outcome {
             Ok(res) => (res, None),
             Err(payload) => {
@@ -247,19 +259,14 @@ impl Middleware for Logging {
                 .and_then(|v| v.to_str().ok())
         });
         let record = Record {
-            start,
+            start: wall_clock(received, end),
             id,
             req,
             status: res.status(),
             bytes: body_len(&res),
             micros,
         };
-        LINE.with(|line| {
-            let mut line = line.borrow_mut();
-            line.clear();
-            format_line(self.format, self.colour, &record, &mut line);
-            self.emit(&line);
-        });
+        self.emit(&record);
         if let Some((msg, payload)) = panic {
             tracing::error!(
                 request_id = id.unwrap_or("-"),
@@ -280,9 +287,37 @@ impl Middleware for Logging {
 }
 
 thread_local! {
-    static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     static CLOCK: std::cell::RefCell<(u64, String, String)> =
         const { std::cell::RefCell::new((u64::MAX, String::new(), String::new())) };
+    /// A monotonic instant and the wall clock read with it, renewed every
+    /// second: wall times of other instants are worked out from it.
+    static ANCHOR: std::cell::Cell<Option<(Instant, SystemTime)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// How long an [`ANCHOR`] is used. The wall clock is read again after it,
+/// so a clock step shows within a second and drift between the two clocks
+/// (at most 500 ppm under NTP) stays below a millisecond.
+const ANCHOR_FOR: Duration = Duration::from_secs(1);
+
+/// The wall-clock time of `at`, given that the monotonic clock read `now`
+/// (not before `at`) a moment ago.
+fn wall_clock(at: Instant, now: Instant) -> SystemTime {
+    let anchor = ANCHOR.with(|a| match a.get() {
+        Some((inst, wall)) if now.saturating_duration_since(inst) < ANCHOR_FOR => (inst, wall),
+        _ => {
+            let fresh = (now, SystemTime::now());
+            a.set(Some(fresh));
+            fresh
+        }
+    });
+    let (inst, wall) = anchor;
+    if at >= inst {
+        wall + (at - inst)
+    } else {
+        wall.checked_sub(inst - at).unwrap_or(wall)
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -302,90 +337,93 @@ fn body_len(res: &Response) -> Option<u64> {
     }
 }
 
-fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String) {
+/// Appends a number in decimal.
+fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8>) {
     let ua = r.req.header_bytes("user-agent");
     let referer = r.req.header_bytes("referer");
     let peer = r.req.peer_addr();
+    let millis = r
+        .start
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
     match format {
         LogFormat::Json => {
-            out.push_str("{\"time\":\"");
-            with_time(r.start, |iso, _| out.push_str(iso));
-            let ms = r
-                .start
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_millis());
-            out.push('.');
-            push_millis(out, ms);
-            out.push_str("Z\",\"request_id\":");
+            out.extend_from_slice(b"{\"time\":\"");
+            with_time(r.start, |iso, _| out.extend_from_slice(iso.as_bytes()));
+            out.push(b'.');
+            push_millis(out, millis);
+            out.extend_from_slice(b"Z\",\"request_id\":");
             json_opt(out, r.id.map(str::as_bytes));
-            out.push_str(",\"remote\":");
+            out.extend_from_slice(b",\"remote\":");
             match peer {
                 Some(p) => {
-                    out.push('"');
+                    out.push(b'"');
                     push_addr(out, p);
-                    out.push('"');
+                    out.push(b'"');
                 }
-                None => out.push_str("null"),
+                None => out.extend_from_slice(b"null"),
             }
-            out.push_str(",\"method\":");
+            out.extend_from_slice(b",\"method\":");
             json_str(out, r.req.method().as_str().as_bytes());
-            out.push_str(",\"path\":");
+            out.extend_from_slice(b",\"path\":");
             json_str(out, r.req.path().as_bytes());
-            out.push_str(",\"query\":");
+            out.extend_from_slice(b",\"query\":");
             json_opt(out, r.req.query_string().map(str::as_bytes));
-            out.push_str(",\"status\":");
-            out.push_str(itoa::Buffer::new().format(r.status.as_u16()));
-            out.push_str(",\"bytes\":");
+            out.extend_from_slice(b",\"status\":");
+            push_int(out, r.status.as_u16());
+            out.extend_from_slice(b",\"bytes\":");
             match r.bytes {
-                Some(b) => out.push_str(itoa::Buffer::new().format(b)),
-                None => out.push_str("null"),
+                Some(b) => push_int(out, b),
+                None => out.extend_from_slice(b"null"),
             }
-            out.push_str(",\"duration_ms\":");
-            out.push_str(itoa::Buffer::new().format(r.micros / 1000));
-            out.push('.');
+            out.extend_from_slice(b",\"duration_ms\":");
+            push_int(out, r.micros / 1000);
+            out.push(b'.');
             push_millis(out, (r.micros % 1000) as u32);
-            out.push_str(",\"user_agent\":");
+            out.extend_from_slice(b",\"user_agent\":");
             json_opt(out, ua);
-            out.push_str(",\"referer\":");
+            out.extend_from_slice(b",\"referer\":");
             json_opt(out, referer);
-            out.push_str("}\n");
+            out.extend_from_slice(b"}\n");
         }
         LogFormat::Common | LogFormat::Combined => {
             match peer {
                 Some(p) => push_ip(out, p.ip()),
-                None => out.push('-'),
+                None => out.push(b'-'),
             }
-            out.push_str(" - - [");
-            with_time(r.start, |_, clf| out.push_str(clf));
-            out.push_str("] \"");
+            out.extend_from_slice(b" - - [");
+            with_time(r.start, |_, clf| out.extend_from_slice(clf.as_bytes()));
+            out.extend_from_slice(b"] \"");
             clf_escape(out, r.req.method().as_str().as_bytes());
-            out.push(' ');
+            out.push(b' ');
             clf_escape(out, r.req.target().as_bytes());
-            out.push(' ');
-            out.push_str(version(r.req.version()));
-            out.push_str("\" ");
-            out.push_str(itoa::Buffer::new().format(r.status.as_u16()));
-            out.push(' ');
+            out.push(b' ');
+            out.extend_from_slice(version(r.req.version()).as_bytes());
+            out.extend_from_slice(b"\" ");
+            push_int(out, r.status.as_u16());
+            out.push(b' ');
             match r.bytes {
-                Some(b) if b > 0 => out.push_str(itoa::Buffer::new().format(b)),
-                _ => out.push('-'),
+                Some(b) if b > 0 => push_int(out, b),
+                _ => out.push(b'-'),
             }
             if format == LogFormat::Combined {
-                out.push_str(" \"");
+                out.extend_from_slice(b" \"");
                 clf_escape(out, referer.unwrap_or(b"-"));
-                out.push_str("\" \"");
+                out.extend_from_slice(b"\" \"");
                 clf_escape(out, ua.unwrap_or(b"-"));
-                out.push('"');
+                out.push(b'"');
             }
-            out.push('\n');
+            out.push(b'\n');
         }
         LogFormat::Pretty => {
-            with_time(r.start, |iso, _| out.push_str(iso.get(11..).unwrap_or(iso)));
-            let ms = r
-                .start
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_millis());
-            let _ = write!(out, ".{ms:03} ");
+            with_time(r.start, |iso, _| {
+                out.extend_from_slice(iso.get(11..).unwrap_or(iso).as_bytes());
+            });
+            let _ = write!(out, ".{millis:03} ");
             let code = r.status.as_u16();
             let paint = match code {
                 200..=299 => "32",
@@ -398,15 +436,15 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
             } else {
                 let _ = write!(out, "{code} ");
             }
-            out.push_str(r.req.method().as_str());
-            out.push(' ');
+            out.extend_from_slice(r.req.method().as_str().as_bytes());
+            out.push(b' ');
             clf_escape(out, r.req.target().as_bytes());
             let _ = write!(out, " {}.{:03} ms", r.micros / 1000, r.micros % 1000);
             match r.bytes {
                 Some(b) => {
                     let _ = write!(out, " {b} B");
                 }
-                None => out.push_str(" streamed"),
+                None => out.extend_from_slice(b" streamed"),
             }
             if let Some(p) = peer {
                 let _ = write!(out, " {}", p.ip());
@@ -418,7 +456,7 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut String
                     let _ = write!(out, " {id}");
                 }
             }
-            out.push('\n');
+            out.push(b'\n');
         }
     }
 }
@@ -473,40 +511,40 @@ fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
 
 /// Appends `bytes` as the inside of a log string the way nginx does:
 /// `"`, `\`, controls and non-ASCII bytes become `\xHH`.
-fn clf_escape(out: &mut String, bytes: &[u8]) {
+fn clf_escape(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
         if b.is_ascii_graphic() && b != b'"' && b != b'\\' || b == b' ' {
-            out.push(b as char);
+            out.push(b);
         } else {
             let _ = write!(out, "\\x{b:02X}");
         }
     }
 }
 
-fn json_opt(out: &mut String, v: Option<&[u8]>) {
+fn json_opt(out: &mut Vec<u8>, v: Option<&[u8]>) {
     match v {
         Some(v) => json_str(out, v),
-        None => out.push_str("null"),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
 /// Appends `n` (below 1000) as three digits.
-fn push_millis(out: &mut String, n: u32) {
+fn push_millis(out: &mut Vec<u8>, n: u32) {
     let n = n.min(999);
     for d in [n / 100, n / 10 % 10, n % 10] {
-        out.push(char::from(b'0' + d as u8));
+        out.push(b'0' + d as u8);
     }
 }
 
 /// Appends an address without the formatting machinery for IPv4.
-fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
             for (i, o) in v4.octets().iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
-                out.push_str(itoa::Buffer::new().format(*o));
+                push_int(out, *o);
             }
         }
         std::net::IpAddr::V6(v6) => {
@@ -516,46 +554,48 @@ fn push_ip(out: &mut String, ip: std::net::IpAddr) {
 }
 
 /// Appends `ip:port` (`[v6]:port`).
-fn push_addr(out: &mut String, addr: std::net::SocketAddr) {
+fn push_addr(out: &mut Vec<u8>, addr: std::net::SocketAddr) {
     if addr.is_ipv6() {
-        out.push('[');
+        out.push(b'[');
         push_ip(out, addr.ip());
-        out.push(']');
+        out.push(b']');
     } else {
         push_ip(out, addr.ip());
     }
-    out.push(':');
-    out.push_str(itoa::Buffer::new().format(addr.port()));
+    out.push(b':');
+    push_int(out, addr.port());
 }
 
 /// Appends a JSON string; invalid UTF-8 becomes U+FFFD.
-fn json_str(out: &mut String, bytes: &[u8]) {
-    // The common case: printable ASCII with nothing to escape.
+fn json_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    // The common case: printable ASCII with nothing to escape, copied as is.
     if bytes
         .iter()
         .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
-        out.push('"');
-        // Checked above: ASCII is UTF-8.
-        out.push_str(std::str::from_utf8(bytes).unwrap_or(""));
-        out.push('"');
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
         return;
     }
-    out.push('"');
+    out.push(b'"');
     for c in String::from_utf8_lossy(bytes).chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            c => {
+                let mut utf8 = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            }
         }
     }
-    out.push('"');
+    out.push(b'"');
 }
 
 #[cfg(test)]

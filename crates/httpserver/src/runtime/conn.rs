@@ -9,6 +9,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{header, Method, StatusCode};
@@ -96,8 +97,8 @@ pub(crate) struct Conn {
     body: Option<BodyProgress>,
     /// Where `find_head_end` may resume (relative to `rbuf.start`).
     scanned: usize,
-    /// When the current request head started to arrive (ms).
-    head_start: u64,
+    /// When the current request head started to arrive.
+    head_start: Instant,
     /// When this connection must be expired (ms, server clock).
     pub(crate) deadline: u64,
     requests: usize,
@@ -123,7 +124,13 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, token: u64, now: u64) -> Conn {
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        token: u64,
+        now: u64,
+        at: Instant,
+    ) -> Conn {
         Conn {
             stream: Arc::new(stream),
             token,
@@ -134,7 +141,7 @@ impl Conn {
             out: OutBody::None,
             body: None,
             scanned: 0,
-            head_start: now,
+            head_start: at,
             deadline: now,
             requests: 0,
             close_after_write: false,
@@ -279,7 +286,7 @@ impl Conn {
         self.rbuf.filled(n);
         self.drained = n < asked;
         if was_empty && n > 0 {
-            self.head_start = shared.now_ms();
+            self.head_start = Instant::now();
         }
         Ok(n)
     }
@@ -521,6 +528,7 @@ impl Conn {
         let headers = std::mem::take(&mut scratch.headers);
         let mut req =
             Request::from_parts(buf, self.rbuf.start, head, headers, body, Some(self.peer))
+                .with_received(self.head_start)
                 .with_param_storage(
                     std::mem::take(&mut scratch.params),
                     std::mem::take(&mut scratch.param_text),
@@ -682,7 +690,9 @@ impl Conn {
         } else if self.body.is_some() {
             now.saturating_add(ms(config.body_timeout))
         } else if !self.rbuf.is_empty() || self.requests == 0 {
-            self.head_start.saturating_add(ms(config.head_timeout))
+            shared
+                .ms_of(self.head_start)
+                .saturating_add(ms(config.head_timeout))
         } else {
             now.saturating_add(ms(config.keep_alive_timeout))
         }

@@ -128,7 +128,13 @@ impl Shared {
     /// Milliseconds since the server started.
     #[inline]
     pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.ms_of(Instant::now())
+    }
+
+    /// `at` in milliseconds since the server started.
+    #[inline]
+    pub(crate) fn ms_of(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Not draining or stopped.
@@ -433,10 +439,10 @@ fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
         let _ = std::io::Write::write(&mut &stream, &out);
         return;
     };
-    let conn = Box::new(Conn::new(stream, peer, token, shared.now_ms()));
-    let mut conn = conn;
-    conn.deadline = shared
-        .now_ms()
+    let at = Instant::now();
+    let now = shared.ms_of(at);
+    let mut conn = Box::new(Conn::new(stream, peer, token, now, at));
+    conn.deadline = now
         .saturating_add(u64::try_from(shared.config.head_timeout.as_millis()).unwrap_or(u64::MAX));
     if let Err(e) = shared.slab.insert(conn, &shared.epoll) {
         tracing::warn!(%peer, error = %e, "registering a connection failed");

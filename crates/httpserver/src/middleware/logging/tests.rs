@@ -93,8 +93,9 @@ fn json_without_optional_fields_uses_null() {
 
 #[test]
 fn json_escapes_control_characters_and_bad_utf8() {
-    let mut out = String::new();
+    let mut out = Vec::new();
     json_str(&mut out, b"a\x01b\nc\xffd\x7f");
+    let out = String::from_utf8(out).unwrap();
     assert_eq!(out, "\"a\\u0001b\\nc\u{fffd}d\\u007f\"");
     let parsed: String = serde_json::from_str(&out).unwrap();
     assert_eq!(parsed, "a\u{1}b\nc\u{fffd}d\u{7f}");
@@ -139,9 +140,12 @@ fn common_and_combined_formats() {
 
 #[test]
 fn combined_escapes_quotes_and_bytes_like_nginx() {
-    let mut out = String::new();
+    let mut out = Vec::new();
     clf_escape(&mut out, b"say \"hi\" \\ \x1b[31m \xc3\xa9");
-    assert_eq!(out, "say \\x22hi\\x22 \\x5C \\x1B[31m \\xC3\\xA9");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "say \\x22hi\\x22 \\x5C \\x1B[31m \\xC3\\xA9"
+    );
 }
 
 #[test]
@@ -233,4 +237,32 @@ fn format_names_parse() {
     assert_eq!("common".parse::<LogFormat>(), Ok(LogFormat::Common));
     assert_eq!("pretty".parse::<LogFormat>(), Ok(LogFormat::Pretty));
     assert!("xml".parse::<LogFormat>().unwrap_err().contains("xml"));
+}
+
+#[test]
+fn wall_clock_of_an_instant_follows_the_system_clock() {
+    let close = |a: SystemTime, b: SystemTime| {
+        let d = a.duration_since(b).unwrap_or_else(|e| e.duration());
+        d < Duration::from_millis(20)
+    };
+    let now = Instant::now();
+    let sys = SystemTime::now();
+    let before = now - Duration::from_millis(250);
+    assert!(close(
+        wall_clock(before, now),
+        sys - Duration::from_millis(250)
+    ));
+    // With the anchor set, a later instant is placed after it.
+    std::thread::sleep(Duration::from_millis(30));
+    let later = Instant::now();
+    assert!(close(wall_clock(later, later), SystemTime::now()));
+    // An anchor from before a clock step (here: one that is an hour off)
+    // is used for at most ANCHOR_FOR, then renewed.
+    let now = Instant::now();
+    let skewed = SystemTime::now() - Duration::from_secs(3600);
+    ANCHOR.with(|a| a.set(Some((now, skewed))));
+    assert!(close(wall_clock(now, now), skewed));
+    let stale = now - ANCHOR_FOR - Duration::from_millis(1);
+    ANCHOR.with(|a| a.set(Some((stale, skewed))));
+    assert!(close(wall_clock(now, now), SystemTime::now()));
 }
