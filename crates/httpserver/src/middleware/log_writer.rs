@@ -5,7 +5,10 @@
 //! it is about to wait for work, to a buffer of its own. A flusher thread
 //! swaps those buffers out every [`FLUSH_INTERVAL`] (every
 //! [`BUSY_INTERVAL`] while the last round found more than [`BUSY_AT`]
-//! bytes) and writes them with one `write` each. A request's line therefore
+//! bytes) and writes them with one `write` each; a thread's buffers keep
+//! their capacity from round to round (one fills while the other is
+//! written), so steady traffic appends to memory that is already mapped
+//! instead of faulting in fresh pages. A request's line therefore
 //! costs a memcpy; every few dozen lines, an uncontended lock of its own
 //! thread's buffer; and never a syscall: the flusher is never woken by the
 //! workers, it polls.
@@ -47,8 +50,22 @@ pub(crate) type Output = Box<dyn Write + Send>;
 /// instruction of the access log).
 #[repr(align(128))]
 struct ThreadBuf {
-    bytes: Mutex<Vec<u8>>,
+    bytes: Mutex<Buffers>,
 }
+
+/// A thread's two buffers: the worker appends to `filling` while the
+/// flusher writes the other one out. Both keep their capacity from one
+/// round to the next, so in steady traffic lines are appended to memory
+/// that is already mapped: a freshly grown buffer would cost a page fault
+/// (and a zeroed page) every few lines.
+#[derive(Default)]
+struct Buffers {
+    filling: Vec<u8>,
+    spare: Vec<u8>,
+}
+
+/// Most capacity a buffer keeps for the next round.
+const KEEP_CAPACITY: usize = 4 * 1024 * 1024;
 
 struct Inner {
     id: u64,
@@ -98,14 +115,13 @@ impl Local {
         if self.staged.is_empty() {
             return;
         }
-        let mut bytes = lock(&self.buf.bytes);
+        let mut bufs = lock(&self.buf.bytes);
+        let bytes = &mut bufs.filling;
         if bytes.len() + self.staged.len() > MAX_BUFFERED {
             if let Some(w) = self.writer.upgrade() {
                 let lines = self.staged.iter().filter(|&&b| b == b'\n').count();
                 w.dropped.fetch_add(lines as u64, Ordering::Relaxed);
             }
-        } else if bytes.is_empty() && bytes.capacity() < self.staged.capacity() {
-            std::mem::swap(&mut *bytes, &mut self.staged);
         } else {
             bytes.extend_from_slice(&self.staged);
         }
@@ -217,7 +233,7 @@ impl LogWriter {
                     // Forget what belonged to writers that are gone.
                     local.retain(|l| l.writer.strong_count() > 0);
                     let buf = Arc::new(ThreadBuf {
-                        bytes: Mutex::new(Vec::with_capacity(4096)),
+                        bytes: Mutex::new(Buffers::default()),
                     });
                     lock(&inner.bufs).push(buf.clone());
                     local.push(Local {
@@ -267,26 +283,28 @@ impl Inner {
             let mut all = lock(&self.bufs);
             // A thread that has exited leaves only this list's reference
             // (and its last lines, written below before it is forgotten).
-            all.retain(|b| Arc::strong_count(b) > 1 || !lock(&b.bytes).is_empty());
+            all.retain(|b| Arc::strong_count(b) > 1 || !lock(&b.bytes).filling.is_empty());
             all.clone()
         };
         let mut out = lock(&self.out);
         let mut total = 0;
         for buf in bufs {
-            let bytes = std::mem::take(&mut *lock(&buf.bytes));
-            if bytes.is_empty() {
-                continue;
-            }
+            let mut bytes = {
+                let mut bufs = lock(&buf.bytes);
+                if bufs.filling.is_empty() {
+                    continue;
+                }
+                let spare = std::mem::take(&mut bufs.spare);
+                std::mem::replace(&mut bufs.filling, spare)
+            };
             total += bytes.len();
             if let Err(e) = out.write_all(&bytes) {
                 tracing::warn!(error = %e, "access log write failed");
             }
-            // Hand the allocation back for reuse if nothing arrived meanwhile.
-            let mut slot = lock(&buf.bytes);
-            if slot.is_empty() && bytes.capacity() <= 4 * 1024 * 1024 {
-                let mut bytes = bytes;
+            // Kept for the round after next (unless it grew huge).
+            if bytes.capacity() <= KEEP_CAPACITY {
                 bytes.clear();
-                *slot = bytes;
+                lock(&buf.bytes).spare = bytes;
             }
         }
         let dropped = self.dropped.swap(0, Ordering::Relaxed);
