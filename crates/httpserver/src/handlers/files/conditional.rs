@@ -16,13 +16,17 @@ impl Validators {
     /// Validators for a file of `len` bytes modified at `modified`.
     pub(crate) fn new(modified: SystemTime, len: u64) -> Validators {
         let since = modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+        // `"<secs>.<nanos>-<len>"` in hex, without the formatting machinery.
+        let mut etag = String::with_capacity(40);
+        etag.push('"');
+        push_hex(&mut etag, since.as_secs());
+        etag.push('.');
+        push_hex(&mut etag, u64::from(since.subsec_nanos()));
+        etag.push('-');
+        push_hex(&mut etag, len);
+        etag.push('"');
         Validators {
-            etag: format!(
-                "\"{:x}.{:x}-{:x}\"",
-                since.as_secs(),
-                since.subsec_nanos(),
-                len
-            ),
+            etag,
             last_modified: UNIX_EPOCH + Duration::from_secs(since.as_secs()),
         }
     }
@@ -30,6 +34,41 @@ impl Validators {
     /// `Last-Modified` as an HTTP-date.
     pub(crate) fn http_date(&self) -> String {
         httpdate::fmt_http_date(self.last_modified)
+    }
+
+    /// `Last-Modified` as a header value. The last few are kept per thread:
+    /// the files of a site often share a modification time (one deploy),
+    /// and formatting a date costs more than the rest of the headers.
+    pub(crate) fn last_modified_value(&self) -> Option<http::HeaderValue> {
+        const KEEP: usize = 8;
+        thread_local! {
+            static RECENT: std::cell::RefCell<Vec<(SystemTime, http::HeaderValue)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let make = || http::HeaderValue::from_str(&self.http_date()).ok();
+        RECENT
+            .try_with(|recent| {
+                let mut recent = recent.borrow_mut();
+                if let Some(i) = recent.iter().position(|(t, _)| *t == self.last_modified) {
+                    return Some(recent[i].1.clone());
+                }
+                let value = make()?;
+                if recent.len() == KEEP {
+                    recent.remove(0);
+                }
+                recent.push((self.last_modified, value.clone()));
+                Some(value)
+            })
+            .unwrap_or_else(|_| make())
+    }
+}
+
+/// Appends `n` in lowercase hex.
+fn push_hex(out: &mut String, n: u64) {
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        let d = ((n >> (4 * i)) & 0xf) as u8;
+        out.push(char::from(b"0123456789abcdef"[d as usize]));
     }
 }
 
@@ -198,6 +237,35 @@ mod tests {
         let v = v();
         assert_eq!(v.etag, "\"6553f100.5-4d2\"");
         assert_eq!(v.http_date(), LM);
+        let zero = Validators::new(UNIX_EPOCH, 0);
+        assert_eq!(zero.etag, "\"0.0-0\"");
+        let big = Validators::new(
+            UNIX_EPOCH + Duration::new(u64::from(u32::MAX), 999_999_999),
+            u64::MAX,
+        );
+        assert_eq!(big.etag, "\"ffffffff.3b9ac9ff-ffffffffffffffff\"");
+    }
+
+    #[test]
+    fn last_modified_values_are_right_when_cached_and_evicted() {
+        // More distinct times than the cache keeps, each asked for twice.
+        for round in 0..2 {
+            for k in 0..20u64 {
+                let v = Validators::new(
+                    UNIX_EPOCH + Duration::from_secs(1_700_000_000 + k * 3601),
+                    1,
+                );
+                let value = v.last_modified_value().unwrap();
+                assert_eq!(
+                    value.to_str().unwrap(),
+                    v.http_date(),
+                    "round {round} k {k}"
+                );
+            }
+        }
+        let v = v();
+        assert_eq!(v.last_modified_value().unwrap(), LM);
+        assert_eq!(v.last_modified_value().unwrap(), LM);
     }
 
     #[test]

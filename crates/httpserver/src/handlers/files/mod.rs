@@ -19,6 +19,7 @@ mod listing;
 mod path;
 mod range;
 
+use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -348,7 +349,7 @@ impl Options {
         if let Ok(v) = HeaderValue::from_str(&validators.etag) {
             headers.insert(header::ETAG, v);
         }
-        if let Ok(v) = HeaderValue::from_str(&validators.http_date()) {
+        if let Some(v) = validators.last_modified_value() {
             headers.insert(header::LAST_MODIFIED, v);
         }
         if let Some(cc) = &self.cache_control {
@@ -453,10 +454,15 @@ impl Options {
 
 fn set_content(
     headers: &mut http::HeaderMap,
-    content_type: &str,
+    content_type: &Cow<'static, str>,
     coding: Option<encoding::Coding>,
 ) {
-    if let Ok(v) = HeaderValue::from_str(content_type) {
+    let value = match content_type {
+        // Static: no allocation per response.
+        Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
+        Cow::Owned(s) => HeaderValue::from_str(s).ok(),
+    };
+    if let Some(v) = value {
         headers.insert(header::CONTENT_TYPE, v);
     }
     if let Some(c) = coding {
@@ -468,23 +474,41 @@ fn set_content(
 }
 
 /// The Content-Type for a file name: by extension, with `charset=utf-8` on
-/// text types; `application/octet-stream` when unknown.
-fn content_type(path: &Path) -> String {
-    let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let textual = mime.type_() == mime_guess::mime::TEXT
+/// text types; `application/octet-stream` when unknown. The common types
+/// come out as static strings (no allocation per request).
+fn content_type(path: &Path) -> Cow<'static, str> {
+    let raw = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(|e| mime_guess::from_ext(e).first_raw())
+        .unwrap_or("application/octet-stream");
+    let textual = raw.starts_with("text/")
         || matches!(
-            mime.essence_str(),
+            raw,
             "application/javascript"
                 | "application/json"
                 | "application/xml"
                 | "image/svg+xml"
                 | "application/manifest+json"
         );
-    if textual && mime.get_param(mime_guess::mime::CHARSET).is_none() {
-        format!("{}; charset=utf-8", mime.essence_str())
-    } else {
-        mime.essence_str().to_string()
+    if !textual || raw.contains(';') {
+        return Cow::Borrowed(raw);
     }
+    Cow::Borrowed(match raw {
+        "text/html" => "text/html; charset=utf-8",
+        "text/css" => "text/css; charset=utf-8",
+        "text/plain" => "text/plain; charset=utf-8",
+        "text/javascript" => "text/javascript; charset=utf-8",
+        "text/markdown" => "text/markdown; charset=utf-8",
+        "text/csv" => "text/csv; charset=utf-8",
+        "text/xml" => "text/xml; charset=utf-8",
+        "application/javascript" => "application/javascript; charset=utf-8",
+        "application/json" => "application/json; charset=utf-8",
+        "application/xml" => "application/xml; charset=utf-8",
+        "image/svg+xml" => "image/svg+xml; charset=utf-8",
+        "application/manifest+json" => "application/manifest+json; charset=utf-8",
+        other => return Cow::Owned(format!("{other}; charset=utf-8")),
+    })
 }
 
 #[cfg(test)]

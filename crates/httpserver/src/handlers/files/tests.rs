@@ -332,3 +332,76 @@ impl StaticFiles {
         get(self, path, &[])
     }
 }
+
+/// The static fast path names the same types as parsing the guessed type
+/// would.
+#[test]
+fn content_types_match_the_parsed_guess() {
+    let parsed = |path: &Path| -> String {
+        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let textual = mime.type_() == mime_guess::mime::TEXT
+            || matches!(
+                mime.essence_str(),
+                "application/javascript"
+                    | "application/json"
+                    | "application/xml"
+                    | "image/svg+xml"
+                    | "application/manifest+json"
+            );
+        if textual && mime.get_param(mime_guess::mime::CHARSET).is_none() {
+            format!("{}; charset=utf-8", mime.essence_str())
+        } else {
+            mime.essence_str().to_string()
+        }
+    };
+    for ext in [
+        "html",
+        "HTM",
+        "css",
+        "js",
+        "mjs",
+        "json",
+        "xml",
+        "svg",
+        "txt",
+        "md",
+        "csv",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "webp",
+        "avif",
+        "ico",
+        "woff",
+        "woff2",
+        "ttf",
+        "otf",
+        "wasm",
+        "pdf",
+        "zip",
+        "gz",
+        "br",
+        "mp4",
+        "webm",
+        "mp3",
+        "ogg",
+        "webmanifest",
+        "ics",
+        "vtt",
+        "tsv",
+        "yaml",
+        "toml",
+        "bin",
+        "exe",
+        "unknownext",
+        "",
+    ] {
+        let path = PathBuf::from(format!("dir/file.{ext}"));
+        assert_eq!(content_type(&path), parsed(&path), "{ext}");
+    }
+    assert_eq!(
+        content_type(Path::new("README")),
+        "application/octet-stream"
+    );
+}
