@@ -452,6 +452,9 @@ impl Options {
     }
 }
 
+// A `&Cow`, not a `&str`: whether the type is static decides whether its
+// header value needs an allocation.
+#[allow(clippy::ptr_arg)]
 fn set_content(
     headers: &mut http::HeaderMap,
     content_type: &Cow<'static, str>,
