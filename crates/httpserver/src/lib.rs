@@ -56,6 +56,6 @@ pub use request::Request;
 pub use response::{IntoResponse, Json, Response};
 pub use router::Router;
 pub use runtime::{ServerState, ShutdownHandle, Stats};
-pub use server::{RunningServer, Server};
+pub use server::{App, RunningServer, Server};
 
 pub use http;

@@ -332,6 +332,20 @@ impl Request {
         }
     }
 
+    /// [`Request::path`] as bytes (no UTF-8 check: the parser allows only
+    /// visible ASCII there).
+    pub(crate) fn path_bytes(&self) -> &[u8] {
+        match self.head.path.get(self.raw()) {
+            b"" => b"/",
+            path => path,
+        }
+    }
+
+    /// [`Request::query_string`] as bytes.
+    pub(crate) fn query_bytes(&self) -> Option<&[u8]> {
+        self.head.query.map(|q| q.get(self.raw()))
+    }
+
     /// The raw query string after `?`, if any.
     pub fn query_string(&self) -> Option<&str> {
         self.head.query.map(|q| q.str(self.raw()))

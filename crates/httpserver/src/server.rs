@@ -206,6 +206,28 @@ impl Server {
         Ok(())
     }
 
+    /// The server's routes and middleware as a plain function from request
+    /// to response, without sockets or threads: for tests and benchmarks of
+    /// an application (the configuration's network settings are unused).
+    ///
+    /// ```
+    /// use httpserver::{Request, Server};
+    ///
+    /// let mut server = Server::new(Default::default());
+    /// server.get("/hello/:name", |req: &Request| format!("hi {}\n", req.param("name").unwrap_or("")));
+    /// let app = server.into_app();
+    /// let mut req = Request::from_http(httpserver::http::Request::get("/hello/ada").body(Vec::new())?)?;
+    /// let res = app.respond(&mut req);
+    /// assert_eq!(res.status(), 200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_app(self) -> App {
+        App {
+            tree: self.router.into_tree(),
+            middleware: self.middleware,
+        }
+    }
+
     fn start_inner(self) -> std::io::Result<runtime::Running> {
         let app = App {
             tree: self.router.into_tree(),
@@ -269,7 +291,9 @@ impl RunningServer {
 }
 
 /// The routes and middleware, as the runtime calls them.
-pub(crate) struct App {
+/// A server's routes and middleware, answering requests in-process: see
+/// [`Server::into_app`].
+pub struct App {
     tree: RouteTree<Endpoint>,
     middleware: Vec<Arc<dyn Middleware>>,
 }
@@ -287,8 +311,14 @@ const SERVER_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 impl App {
     /// Tells the server-wide middleware that the server has drained, and
-    /// writes out every buffered access log.
-    pub(crate) fn on_shutdown(&self) {
+    /// writes out every buffered access log (a server calls it once it has
+    /// drained; call it when done with an app made by [`Server::into_app`]).
+    ///
+    /// ```
+    /// let app = httpserver::Server::new(Default::default()).into_app();
+    /// app.on_shutdown();
+    /// ```
+    pub fn on_shutdown(&self) {
         for m in &self.middleware {
             m.on_shutdown();
         }
@@ -302,8 +332,16 @@ impl App {
     }
 
     /// Answers a request: server middleware around the matched route (or the
-    /// 404 / 405 / OPTIONS answer).
-    pub(crate) fn respond(&self, req: &mut Request) -> Response {
+    /// 404 / 405 / OPTIONS answer), as the server would.
+    ///
+    /// ```
+    /// use httpserver::{Request, Server};
+    /// let app = Server::new(Default::default()).into_app();
+    /// let mut req = Request::from_http(httpserver::http::Request::get("/nothing").body(Vec::new())?)?;
+    /// assert_eq!(app.respond(&mut req).status(), 404);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn respond(&self, req: &mut Request) -> Response {
         enum Target<'a> {
             Route(&'a Endpoint),
             Fixed(StatusCode, Option<String>),

@@ -422,19 +422,29 @@ impl Cors {
 
 impl Policy {
     /// The `Access-Control-Allow-Origin` value for `origin`, if allowed.
-    fn allow(&self, origin: &str, req: &Request) -> Option<HeaderValue> {
-        let echo = || HeaderValue::from_str(origin).ok();
+    /// Works on the header's bytes: only a predicate needs text.
+    fn allow(&self, origin: &[u8], req: &Request) -> Option<HeaderValue> {
+        // Serialized origins are ASCII; anything else is never echoed.
+        let echo = || {
+            origin
+                .is_ascii()
+                .then(|| HeaderValue::from_bytes(origin).ok())
+                .flatten()
+        };
         match &self.origin {
             OriginRule::None => None,
             OriginRule::Any => Some(HeaderValue::from_static("*")),
-            OriginRule::Mirror if origin == "null" => None,
+            OriginRule::Mirror if origin == b"null" => None,
             OriginRule::Mirror => echo(),
             OriginRule::List(list) => list
                 .iter()
-                .any(|o| o.eq_ignore_ascii_case(origin))
+                .any(|o| o.as_bytes().eq_ignore_ascii_case(origin))
                 .then(echo)
                 .flatten(),
-            OriginRule::Predicate(f) => f(origin, req).then(echo).flatten(),
+            OriginRule::Predicate(f) => std::str::from_utf8(origin)
+                .is_ok_and(|o| f(o, req))
+                .then(echo)
+                .flatten(),
         }
     }
 
@@ -443,7 +453,7 @@ impl Policy {
         !matches!(self.origin, OriginRule::Any)
     }
 
-    fn preflight(&self, req: &Request, origin: Option<&str>) -> Response {
+    fn preflight(&self, req: &Request, origin: Option<&[u8]>) -> Response {
         let mut res = Response::new(StatusCode::NO_CONTENT);
         let h = res.headers_mut();
         let vary = if self.varies() {
@@ -510,7 +520,7 @@ impl Policy {
 impl Middleware for Cors {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
         let policy = &*self.inner;
-        let origin = req.header("origin");
+        let origin = req.header_bytes("origin");
         let is_preflight = req.method() == Method::OPTIONS
             && origin.is_some()
             && req.header_bytes("access-control-request-method").is_some();

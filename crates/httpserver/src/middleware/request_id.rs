@@ -71,7 +71,8 @@ impl RequestId {
     }
 
     fn header_value(&self) -> HeaderValue {
-        HeaderValue::from_bytes(self.as_str().as_bytes()).unwrap_or(HeaderValue::from_static("-"))
+        HeaderValue::from_bytes(&self.bytes[..usize::from(self.len)])
+            .unwrap_or(HeaderValue::from_static("-"))
     }
 
     /// A fresh id: 16 lowercase hex digits.
