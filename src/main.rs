@@ -14,10 +14,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use httpserver::handlers::{Health, Metrics, StaticFiles};
 use httpserver::middleware::{
-    AllowOrigin, Compression, Cors, FrameOptions, Logging, OnStoreError, RateLimit, RequestIdLayer,
-    SecurityHeaders,
+    AllowOrigin, BasicAuth, BearerAuth, Compression, Cors, FrameOptions, Logging, Middleware, Next,
+    OnStoreError, RateLimit, RequestIdLayer, SecurityHeaders, Timeout,
 };
-use httpserver::{Server, ServerConfig};
+use httpserver::{Request, Response, Server, ServerConfig};
 use settings::{Loader, Settings, SettingsError};
 use toml::Value;
 
@@ -121,6 +121,11 @@ struct Cli {
     #[arg(long)]
     security_headers: bool,
 
+    /// Answer 503 to a request not answered within this time, e.g. 30s
+    /// [default: none]
+    #[arg(long, value_name = "DURATION")]
+    request_timeout: Option<String>,
+
     /// Log level for server events: error, warn, info, debug or trace
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
@@ -204,7 +209,7 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
         loader.file(path, &text)?;
     }
     loader.env(std::env::vars())?;
-    let flags: [(&str, &str, Option<String>); 11] = [
+    let flags: [(&str, &str, Option<String>); 12] = [
         ("cors.origins", "--cors", cli.cors.clone()),
         ("rate_limit.limit", "--rate-limit", cli.rate_limit.clone()),
         (
@@ -243,6 +248,11 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
             "server.shutdown_timeout",
             "--shutdown-timeout",
             cli.shutdown_timeout.clone(),
+        ),
+        (
+            "guards.request_timeout",
+            "--request-timeout",
+            cli.request_timeout.clone(),
         ),
     ];
     for (key, flag, value) in flags {
@@ -303,7 +313,26 @@ pub(crate) struct Layers {
     security: Option<SecurityHeaders>,
     cors: Option<Cors>,
     rate_limit: Option<RateLimit>,
+    auth: Option<Box<dyn Middleware>>,
     compression: Option<Compression>,
+    timeout: Option<Timeout>,
+}
+
+/// Runs `inner` on every request but those for `paths` (the probes and
+/// metrics, which must answer without credentials).
+struct Except {
+    paths: Vec<String>,
+    inner: Box<dyn Middleware>,
+}
+
+impl Middleware for Except {
+    fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
+        if self.paths.iter().any(|p| p == req.path()) {
+            next.run(req)
+        } else {
+            self.inner.handle(req, next)
+        }
+    }
 }
 
 /// Builds the middleware `settings` ask for; an error names the field.
@@ -396,12 +425,42 @@ pub(crate) fn middleware_from(s: &Settings) -> Result<Layers, (&'static str, Str
             h
         }
     });
+    let g = &s.guards;
+    let timeout = if g.request_timeout.trim().is_empty() {
+        None
+    } else {
+        let after = httpserver::parse_duration(&g.request_timeout)
+            .map_err(|e| ("guards.request_timeout", e))?;
+        if after.is_zero() {
+            return Err(("guards.request_timeout", "must be above zero".into()));
+        }
+        Some(Timeout::new(after))
+    };
+    let auth: Option<Box<dyn Middleware>> = match (g.basic_auth.trim(), g.bearer_token.trim()) {
+        ("", "") => None,
+        (basic, "") => {
+            let (user, password) = basic
+                .split_once(':')
+                .filter(|(u, p)| !u.is_empty() && !p.is_empty())
+                .ok_or(("guards.basic_auth", "expected user:password".to_string()))?;
+            Some(Box::new(BasicAuth::new(&g.realm).user(user, password)))
+        }
+        ("", token) => Some(Box::new(BearerAuth::new(&g.realm).token(token))),
+        _ => {
+            return Err((
+                "guards.bearer_token",
+                "set basic_auth or bearer_token, not both".into(),
+            ))
+        }
+    };
     Ok(Layers {
         request_id: s.log.request_id.then(RequestIdLayer::new),
         security,
         cors,
         rate_limit,
+        auth,
         compression,
+        timeout,
     })
 }
 
@@ -455,7 +514,21 @@ fn run(settings: Settings) -> ExitCode {
     if let Some(m) = layers.rate_limit {
         server.use_middleware(m);
     }
+    if let Some(inner) = layers.auth {
+        let mut paths = Vec::new();
+        if settings.health.enabled {
+            let h = &settings.health;
+            paths.extend([h.livez.clone(), h.readyz.clone(), h.healthz.clone()]);
+        }
+        if settings.metrics.enabled {
+            paths.push(settings.metrics.path.clone());
+        }
+        server.use_middleware(Except { paths, inner });
+    }
     if let Some(m) = layers.compression {
+        server.use_middleware(m);
+    }
+    if let Some(m) = layers.timeout {
         server.use_middleware(m);
     }
     if settings.health.enabled {

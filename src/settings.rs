@@ -20,6 +20,9 @@
 //!
 //! [metrics]
 //! path = "/metrics"
+//!
+//! [guards]
+//! request_timeout = "30s"
 //! ```
 //!
 //! Environment variables: `HTTPSERVER_<FIELD>` for `[server]` fields
@@ -58,6 +61,37 @@ pub(crate) struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Security headers.
     pub security: SecuritySettings,
+    /// Request deadline and access control.
+    pub guards: GuardSettings,
+}
+
+/// `[guards]`: a deadline per request, and credentials for everything but
+/// the probes and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct GuardSettings {
+    /// Answer 503 to a request not answered within this time (`"30s"`,
+    /// `"500ms"`); empty: no deadline. Default empty.
+    pub request_timeout: String,
+    /// Require HTTP Basic credentials, `user:password`; empty: none.
+    /// Default empty.
+    pub basic_auth: String,
+    /// Require `Authorization: Bearer <token>` with this token; empty:
+    /// none. Default empty.
+    pub bearer_token: String,
+    /// The realm named in `WWW-Authenticate`. Default `httpserver`.
+    pub realm: String,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            request_timeout: String::new(),
+            basic_auth: String::new(),
+            bearer_token: String::new(),
+            realm: "httpserver".into(),
+        }
+    }
 }
 
 /// `[log]`: the access log.
@@ -564,7 +598,12 @@ impl Loader {
                 .parse::<httpserver::middleware::LogFormat>()
                 .map_err(|e| field("log.format", &e))?;
         }
-        if !s.cors.origins.trim().is_empty() {
+        let g = &s.guards;
+        if !s.cors.origins.trim().is_empty()
+            || !g.request_timeout.trim().is_empty()
+            || !g.basic_auth.trim().is_empty()
+            || !g.bearer_token.trim().is_empty()
+        {
             crate::middleware_from(s).map_err(|(key, e)| field(key, &e))?;
         }
         if !s.rate_limit.limit.trim().is_empty() {

@@ -404,3 +404,82 @@ fn bad_middleware_settings_exit_2_naming_the_field() {
     let (code, _, err) = output(&["--print-config", "--log-format", "xml"], &[]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Sends `request` on a fresh connection; the status and the whole answer.
+fn status_of(addr: SocketAddr, request: &str) -> (u16, String) {
+    let text = raw(addr, request);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn guards_from_the_file_require_credentials_but_not_for_probes() {
+    let dir = Dir::new("guards");
+    let config = dir.0.join("guards.toml");
+    std::fs::write(
+        &config,
+        "[guards]\nbasic_auth = \"ada:lovelace\"\nrequest_timeout = \"5s\"\nrealm = \"files\"\n",
+    )
+    .unwrap();
+    let mut server = Running::start(&dir.0, &["--config", config.to_str().unwrap()]);
+    let (status, text) = status_of(
+        server.addr,
+        "GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 401, "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("www-authenticate: basic realm=\"files\""),
+        "{text}"
+    );
+    let (status, text) = status_of(
+        server.addr,
+        "GET /hello.txt HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YWRhOmxvdmVsYWNl\r\n\
+         Connection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("hello\n"), "{text}");
+    // "ada:wrong"
+    let (status, _) = status_of(
+        server.addr,
+        "GET /hello.txt HTTP/1.1\r\nHost: t\r\nAuthorization: Basic YWRhOndyb25n\r\n\
+         Connection: close\r\n\r\n",
+    );
+    assert_eq!(status, 401);
+    for probe in ["/livez", "/readyz", "/metrics"] {
+        assert_eq!(get(server.addr, probe).0, 200, "{probe}");
+    }
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn bad_guards_exit_2_naming_the_field() {
+    let (code, _, err) = output(&["--print-config", "--request-timeout", "soon"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`guards.request_timeout`") && err.contains("--request-timeout"),
+        "{err}"
+    );
+    let (code, _, err) = output(
+        &["--print-config"],
+        &[("HTTPSERVER_GUARDS_BASIC_AUTH", "no-colon")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`guards.basic_auth`") && err.contains("HTTPSERVER_GUARDS_BASIC_AUTH"),
+        "{err}"
+    );
+    let (code, _, err) = output(
+        &["--print-config"],
+        &[
+            ("HTTPSERVER_GUARDS_BASIC_AUTH", "a:b"),
+            ("HTTPSERVER_GUARDS_BEARER_TOKEN", "t"),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not both"), "{err}");
+    let (code, out, err) = output(&["--print-config", "--request-timeout", "250ms"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("request_timeout = \"250ms\""), "{out}");
+}

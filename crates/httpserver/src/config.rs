@@ -215,6 +215,22 @@ impl ServerConfig {
     }
 }
 
+/// Parses a duration written as in the configuration: `"30s"`, `"250ms"`,
+/// `"2m"`, `"1h"` or a number of seconds.
+///
+/// # Errors
+///
+/// A message saying what was expected.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(httpserver::parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert!(httpserver::parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    duration::parse(text)
+}
+
 /// Serde for durations as `"30s"`, `"250ms"`, `"2m"`, `"1h"` or seconds.
 pub(crate) mod duration {
     use std::time::Duration;

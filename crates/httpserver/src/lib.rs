@@ -49,7 +49,7 @@ pub mod router;
 mod runtime;
 mod server;
 
-pub use config::{ConfigError, ServerConfig};
+pub use config::{parse_duration, ConfigError, ServerConfig};
 pub use error::Error;
 pub use handler::Handler;
 pub use request::Request;
