@@ -326,10 +326,7 @@ impl Request {
     /// The path, still percent-encoded, without the query: `/users/1`.
     /// An absolute-form target with no path gives `/`.
     pub fn path(&self) -> &str {
-        match self.head.path.str(self.raw()) {
-            "" => "/",
-            path => path,
-        }
+        std::str::from_utf8(self.path_bytes()).unwrap_or_default()
     }
 
     /// [`Request::path`] as bytes (no UTF-8 check: the parser allows only

@@ -483,12 +483,12 @@ fn content_type(path: &Path) -> Cow<'static, str> {
     // The commonest extensions first, before the table search (a binary
     // search of about a thousand case-insensitive names).
     const COMMON: [(&str, &str); 15] = [
-        ("html", "text/html; charset=utf-8"),
-        ("css", "text/css; charset=utf-8"),
-        ("js", "text/javascript; charset=utf-8"),
-        ("json", "application/json; charset=utf-8"),
-        ("svg", "image/svg+xml; charset=utf-8"),
-        ("txt", "text/plain; charset=utf-8"),
+        ("html", "text/html"),
+        ("css", "text/css"),
+        ("js", "text/javascript"),
+        ("json", "application/json"),
+        ("svg", "image/svg+xml"),
+        ("txt", "text/plain"),
         ("png", "image/png"),
         ("jpg", "image/jpeg"),
         ("jpeg", "image/jpeg"),
@@ -500,13 +500,14 @@ fn content_type(path: &Path) -> Cow<'static, str> {
         ("bin", "application/octet-stream"),
     ];
     let ext = path.extension().and_then(|e| e.to_str());
-    if let Some(ext) = ext {
-        if let Some((_, t)) = COMMON.iter().find(|(e, _)| e.eq_ignore_ascii_case(ext)) {
-            return Cow::Borrowed(t);
-        }
-    }
     let raw = ext
-        .and_then(|e| mime_guess::from_ext(e).first_raw())
+        .and_then(|ext| {
+            COMMON
+                .iter()
+                .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+                .map(|(_, t)| *t)
+                .or_else(|| mime_guess::from_ext(ext).first_raw())
+        })
         .unwrap_or("application/octet-stream");
     let textual = raw.starts_with("text/")
         || matches!(
