@@ -106,6 +106,21 @@ def proc_status(pid):
     return out
 
 
+def sleeps(pid):
+    """Voluntary context switches of all the process's threads: how often
+    it went to sleep (each one a wake-up that another CPU paid for)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # a thread that exited meanwhile
+    return total
+
+
 def reset_peak_rss(pid):
     """Resets VmHWM (Linux >= 4.0) so the next read is the peak of one test.
     Returns False where the kernel does not allow it."""
@@ -254,12 +269,21 @@ def wrk_cmd(args, port, test, duration, cpu):
 
 def run_wrk(cmd, duration, server=None):
     """Runs wrk (bounded: its -d plus 30 s). While it runs, samples the
-    server's thread count; returns (stdout, max threads seen)."""
+    server's thread count; returns (stdout, max threads seen, wrk's own
+    user+system CPU seconds)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + duration + 30
     threads = 0
-    while proc.poll() is None:
+    wrk_cpu = float("nan")
+    while True:
+        # wait4 rather than poll: it also gives wrk's resource usage
+        # (taskset execs wrk, so the pid is wrk's).
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            wrk_cpu = usage.ru_utime + usage.ru_stime
+            break
         if server is not None and server.alive():
             try:
                 threads = max(threads, proc_status(server.pid)["Threads"])
@@ -274,7 +298,7 @@ def run_wrk(cmd, duration, server=None):
     proc.stdout.close()
     if proc.returncode != 0:
         raise RuntimeError(f"wrk exited {proc.returncode}: {shlex.join(cmd)}\n{out}")
-    return out, threads
+    return out, threads, wrk_cpu
 
 
 def measure(args, server, test, wrk_cpu):
@@ -283,10 +307,12 @@ def measure(args, server, test, wrk_cpu):
     reset = reset_peak_rss(server.pid)
     t0 = cpu_ticks(server.pid)
     s0 = proc_status(server.pid)
+    z0 = sleeps(server.pid)
     cmd = wrk_cmd(args, server.port, test, args.duration, wrk_cpu)
-    out, max_threads = run_wrk(cmd, args.duration, server)
+    out, max_threads, wrk_cpu_s = run_wrk(cmd, args.duration, server)
     t1 = cpu_ticks(server.pid)
     s1 = proc_status(server.pid)
+    z1 = sleeps(server.pid)
     res = parse_wrk(out)
     if TESTS[test][2]:
         # wrk corrects for coordinated omission with the mean interval
@@ -300,6 +326,10 @@ def measure(args, server, test, wrk_cpu):
     res.update(
         cpu_us=cpu_us,
         cpu_us_per_req=cpu_us / res["requests"] if res["requests"] else float("nan"),
+        # What the load generator spent per request, and how often the
+        # server slept: wrk pays for waking a sleeping server (see README).
+        wrk_cpu_us_per_req=wrk_cpu_s * 1e6 / res["requests"] if res["requests"] else float("nan"),
+        sleeps_per_kreq=(z1 - z0) * 1000 / res["requests"] if res["requests"] else float("nan"),
         rss_kb=s1["VmHWM"],
         rss_is_test_peak=reset,
         threads=max(max_threads, s0["Threads"], s1["Threads"]),
@@ -383,6 +413,26 @@ def summarise(records, mode, tests, servers):
     out = [table(["test", "server", "req/s", "p50", "p99", "CPU µs/req",
                   "overhead above floor µs/req", "peak RSS MiB", "threads", "errors",
                   "rounds"], rows)]
+
+    rows = []
+    for test in tests:
+        for server in servers:
+            rs = [r for r in by_round(records, mode, test, server).values()
+                  if "wrk_cpu_us_per_req" in r]
+            if rs:
+                rows.append([
+                    test, server,
+                    fmt(median([r["wrk_cpu_us_per_req"] for r in rs]), ".2f"),
+                    fmt(median([r["sleeps_per_kreq"] for r in rs]), ".1f"),
+                ])
+    if rows:
+        out.append("The load generator's side: wrk's own CPU time per request, and how often "
+                   "the server went to sleep (voluntary context switches of all its threads) "
+                   "per 1000 requests. When wrk saturates its CPU, its cost per request sets "
+                   "req/s, and every wake-up of a sleeping server is paid on wrk's CPU "
+                   "(README: the wrk-bound tests).")
+        out.append(table(["test", "server", "wrk CPU µs/req", "server sleeps per 1000 req"],
+                         rows))
 
     for base in ("hyper", "actix"):
         if base not in servers:

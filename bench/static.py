@@ -201,7 +201,7 @@ def measure(args, p, test, wrk_cpu):
     reset = p.reset_peak()
     t0 = p.cpu_ticks()
     cmd = pre + base + [f"-d{args.duration}s", url]
-    out, _ = bench.run_wrk(cmd, args.duration)
+    out, _, _ = bench.run_wrk(cmd, args.duration)
     t1 = p.cpu_ticks()
     res = bench.parse_wrk(out)
     cpu_us = (t1 - t0) * 1e6 / bench.CLK_TCK

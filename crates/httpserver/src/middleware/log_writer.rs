@@ -143,6 +143,9 @@ impl Drop for Locals {
 thread_local! {
     static LOCAL: std::cell::RefCell<Locals> =
         const { std::cell::RefCell::new(Locals(Vec::new())) };
+    /// Set when a line is staged, cleared by [`hand_off`]: lets the runtime
+    /// skip the hand-off (and the wait that precedes it) when there is none.
+    static STAGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Staged lines go to the shared buffer once they reach this size, when
@@ -153,6 +156,7 @@ pub const STAGE_AT: usize = 8 * 1024;
 /// before a worker waits for events and before it exits, so lines never
 /// sit in an idle thread.
 pub fn hand_off() {
+    let _ = STAGED.try_with(|s| s.set(false));
     let _ = LOCAL.try_with(|local| {
         if let Ok(mut local) = local.try_borrow_mut() {
             for l in &mut local.0 {
@@ -160,6 +164,17 @@ pub fn hand_off() {
             }
         }
     });
+}
+
+/// Whether this thread may hold staged lines that [`hand_off`] would pass
+/// on (a thread-local flag: no lock, no atomic).
+///
+/// ```
+/// httpserver::middleware::log_writer::hand_off();
+/// assert!(!httpserver::middleware::log_writer::has_staged());
+/// ```
+pub fn has_staged() -> bool {
+    STAGED.try_with(std::cell::Cell::get).unwrap_or(false)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -247,6 +262,7 @@ impl LogWriter {
             };
             let l = &mut local[pos];
             line(&mut l.staged);
+            let _ = STAGED.try_with(|s| s.set(true));
             if l.staged.len() >= STAGE_AT {
                 l.hand_off();
             }

@@ -67,6 +67,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::codec::{self, HeaderSpan};
+use crate::middleware::log_writer;
 use crate::server::App;
 use crate::ServerConfig;
 use conn::{Conn, Outcome};
@@ -316,18 +317,39 @@ fn worker_loop(shared: &Arc<Shared>) {
             let timeout = extra.then_some(shared.config.worker_idle_timeout);
             // Access-log lines staged on this thread go to the flusher
             // before it may sleep (and before it counts as polling: see the
-            // end of `timer_loop`).
-            crate::middleware::log_writer::hand_off();
-            pool.polling.fetch_add(1, Ordering::AcqRel);
-            let waited = shared.epoll.wait(&mut events, timeout);
-            pool.polling.fetch_sub(1, Ordering::AcqRel);
+            // end of `timer_loop`). Under load there are events already: a
+            // wait that cannot sleep takes them, and the lines stay staged
+            // until a full buffer's worth or a real wait, which saves a lock
+            // and a small copy per pass (measured: the lock's unlock, which
+            // waits for the copy's stores, was a tenth of the access log's
+            // cost when it ran on every pass).
+            let ready = if log_writer::has_staged() {
+                match shared.epoll.wait(&mut events, Some(Duration::ZERO)) {
+                    Ok(n) if n > 0 => Some(Ok(n)),
+                    _ => {
+                        log_writer::hand_off();
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let waited = match ready {
+                Some(ready) => ready,
+                None => {
+                    pool.polling.fetch_add(1, Ordering::AcqRel);
+                    let waited = shared.epoll.wait(&mut events, timeout);
+                    pool.polling.fetch_sub(1, Ordering::AcqRel);
+                    waited
+                }
+            };
             if shared.state.load(Ordering::Acquire) == STOPPED {
                 break;
             }
             match waited {
                 Ok(0) => {
                     if timeout.is_some() && pool.try_retire() {
-                        crate::middleware::log_writer::hand_off();
+                        log_writer::hand_off();
                         tracing::debug!("idle worker retiring");
                         shared.batches.release(id);
                         return;
@@ -370,7 +392,7 @@ fn worker_loop(shared: &Arc<Shared>) {
         }
     }
     shared.batches.release(id);
-    crate::middleware::log_writer::hand_off();
+    log_writer::hand_off();
     pool.threads.fetch_sub(1, Ordering::AcqRel);
 }
 
