@@ -58,7 +58,7 @@ fn middleware(c: &mut Criterion) {
                 // What the log's flusher thread does in a server: without
                 // it, lines pile up past the buffer cap and are dropped.
                 served = served.wrapping_add(1);
-                if served % 4096 == 0 {
+                if served.is_multiple_of(4096) {
                     app.on_shutdown();
                 }
                 res
