@@ -2,7 +2,7 @@
 //! per thread.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Length of an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub const DATE_LEN: usize = 29;
@@ -26,12 +26,21 @@ thread_local! {
 /// assert!(date.ends_with(b" GMT"));
 /// ```
 pub fn http_date() -> [u8; DATE_LEN] {
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    http_date_at(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// `secs` seconds after the Unix epoch as an IMF-fixdate, through the same
+/// per-thread cache (the runtime passes the second its timer last read, so
+/// a response costs no clock read).
+pub(crate) fn http_date_at(secs: u64) -> [u8; DATE_LEN] {
     CACHE.with(|cell| {
         let mut cache = cell.borrow_mut();
         if cache.secs != secs {
-            let text = httpdate::fmt_http_date(now);
+            let text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
             if text.len() == DATE_LEN {
                 cache.text.copy_from_slice(text.as_bytes());
                 cache.secs = secs;
@@ -52,6 +61,20 @@ mod tests {
             super::http_date(),
             date,
             "cached within the second (may flake only across a second boundary)"
+        );
+    }
+
+    #[test]
+    fn formats_a_given_second() {
+        // 784111777 is the RFC's example date.
+        assert_eq!(
+            &super::http_date_at(784_111_777),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+        assert_eq!(&super::http_date_at(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            &super::http_date_at(784_111_777),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
         );
     }
 }

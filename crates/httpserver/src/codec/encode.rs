@@ -89,6 +89,20 @@ pub fn encode_head(
     cx: EncodeContext,
     server: Option<&[u8]>,
 ) {
+    encode_head_dated(out, status, headers, framing, cx, server, http_date);
+}
+
+/// [`encode_head`] with the `Date` value from `date`, called only when the
+/// headers have none.
+pub(crate) fn encode_head_dated(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    framing: BodyFraming,
+    cx: EncodeContext,
+    server: Option<&[u8]>,
+    date: impl FnOnce() -> [u8; super::DATE_LEN],
+) {
     write_status_line(out, status);
     let mut has_date = false;
     let mut has_server = false;
@@ -115,7 +129,7 @@ pub fn encode_head(
     }
     if !has_date {
         out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(&http_date());
+        out.extend_from_slice(&date());
         out.extend_from_slice(b"\r\n");
     }
     match framing {

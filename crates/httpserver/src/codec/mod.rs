@@ -31,7 +31,9 @@ mod parse;
 mod token;
 
 pub use chunked::{ChunkedDecoder, ChunkedLimits, Decoded};
+pub(crate) use date::http_date_at;
 pub use date::{http_date, DATE_LEN};
+pub(crate) use encode::encode_head_dated;
 pub use encode::{
     encode_chunk, encode_head, encode_last_chunk, framing_for, write_status_line, BodyFraming,
     EncodeContext,

@@ -17,9 +17,9 @@ use http::{header, Method, StatusCode};
 use super::buf::{ReadBuf, INITIAL_READ_BUFFER};
 use super::{Scratch, Shared};
 use crate::codec::{
-    self, encode_chunk, encode_head, encode_last_chunk, find_head_end, framing_for, BodyFraming,
-    ChunkedDecoder, ChunkedLimits, EncodeContext, Framing, ParseError, RequestHead, Status,
-    Version,
+    self, encode_chunk, encode_head, encode_head_dated, encode_last_chunk, find_head_end,
+    framing_for, BodyFraming, ChunkedDecoder, ChunkedLimits, EncodeContext, Framing, ParseError,
+    RequestHead, Status, Version,
 };
 use crate::request::BodyBytes;
 use crate::response::Body;
@@ -600,13 +600,14 @@ impl Conn {
             head: is_head,
             keep_alive,
         };
-        encode_head(
+        encode_head_dated(
             &mut self.wbuf,
             res.status(),
             res.headers(),
             framing,
             cx,
             shared.server_header(),
+            || codec::http_date_at(shared.clock.unix_secs()),
         );
         crate::response::recycle_headers(std::mem::take(res.headers_mut()));
         if !keep_alive {
@@ -683,7 +684,9 @@ impl Conn {
     /// When the timer should expire this parked connection (ms).
     fn next_deadline(&self, shared: &Shared) -> u64 {
         let config = &shared.config;
-        let now = shared.now_ms();
+        // At most one pool check old: the deadline is early by that, never
+        // late (see `clock`).
+        let now = shared.clock.ms();
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         if !self.is_idle_for_write() {
             now.saturating_add(ms(config.write_timeout))

@@ -50,6 +50,7 @@
 
 mod batch;
 pub(crate) mod buf;
+mod clock;
 pub(crate) mod conn;
 mod listener;
 pub(crate) mod pool;
@@ -113,6 +114,8 @@ pub(crate) struct Shared {
     /// not asked.
     drain_at: AtomicU64,
     epoch: Instant,
+    /// The time as the timer last read it: for deadlines and `Date`.
+    pub(crate) clock: clock::CoarseClock,
 }
 
 impl std::fmt::Debug for Shared {
@@ -276,6 +279,7 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
         ready: AtomicBool::new(true),
         drain_at: AtomicU64::new(u64::MAX),
         epoch: Instant::now(),
+        clock: clock::CoarseClock::new(0),
         config,
     });
     for _ in 0..shared.pool.min {
@@ -527,6 +531,7 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
     let mut progress = Vec::new();
     loop {
         thread::sleep(POOL_CHECK.min(tick));
+        shared.clock.set(shared.now_ms());
         if shared.batches.steal_stuck(&mut progress) {
             // Someone must serve the orphans: wake a poller, or add a worker.
             if shared.pool.polling.load(Ordering::Acquire) > 0 {
