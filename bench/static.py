@@ -18,6 +18,11 @@ nginx runs as a static server would be configured for speed:
 it keeps a connection for the whole run. httpserver runs with its defaults
 (compression on) but, like nginx here, no access log.
 
+In the unpinned mode a second pair runs in the same rounds with each
+server's workers pinned to CPUs in turn: `httpserver --pin-workers` and
+nginx with `worker_cpu_affinity auto`. The ratios are given for both pairs
+and for pinned httpserver against nginx as the bar configures it.
+
     python3 bench/static.py --httpserver target/release/httpserver \
         --out bench/STATIC.md
 
@@ -43,6 +48,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (the load benchmark's helpers)
 
+# Each server as the bar names it, and each with its workers pinned to CPUs.
+ALL_SERVERS = ["httpserver", "nginx", "httpserver-affinity", "nginx-affinity"]
+PAIRS = [("httpserver", "nginx"), ("httpserver-affinity", "nginx-affinity"),
+         ("httpserver-affinity", "nginx")]
 FILES = {"1k": 1024, "1m": 1024 * 1024, "100m": 100 * 1024 * 1024}
 TESTS = ["1k", "1m"]
 CONNS = 64
@@ -64,9 +73,11 @@ def make_root(root):
                 left -= n
 
 
-def nginx_conf(prefix, root, port, workers):
+def nginx_conf(prefix, root, port, workers, affinity=False):
+    pin = "worker_cpu_affinity auto;" if affinity else ""
     return f"""
 worker_processes {workers};
+{pin}
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -177,16 +188,19 @@ class Proc:
 
 def start(name, args, tmp, root, cpu):
     port = bench.free_port()
-    if name == "nginx":
+    if name.startswith("nginx"):
         conf = os.path.join(tmp, f"nginx-{port}.conf")
         with open(conf, "w") as f:
-            f.write(nginx_conf(tmp, root, port, args.nginx_workers))
+            f.write(nginx_conf(tmp, root, port, args.nginx_workers,
+                               affinity=name.endswith("-affinity")))
         cmd = [args.nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")]
     else:
         # nginx runs with access_log off: so does httpserver (its other
         # defaults, compression included, stay on).
         cmd = [args.httpserver, root, "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warn", "--no-access-log"]
+        if name.endswith("-affinity"):
+            cmd.append("--pin-workers")
     p = Proc(name, cmd, port, cpu)
     p.wait_ready("/1k.bin")
     return p
@@ -290,7 +304,7 @@ def report(args, records, slow, started, load0):
                   "| file | server | req/s | CPU µs/req | p50 | p99 | peak RSS |",
                   "|---|---|---:|---:|---:|---:|---:|"]
         for test in TESTS:
-            for server in ("httpserver", "nginx"):
+            for server in ALL_SERVERS:
                 rs = [r for r in records if r["mode"] == mode and r["test"] == test
                       and r["server"] == server]
                 if not rs:
@@ -301,22 +315,27 @@ def report(args, records, slow, started, load0):
                     f"{bench.fmt_lat(bench.median([r['p50_us'] for r in rs]))} | "
                     f"{bench.fmt_lat(bench.median([r['p99_us'] for r in rs]))} | "
                     f"{med([r['rss_kb'] for r in rs]) / 1024:.1f} MiB |")
-        lines += ["", "Median of per-round ratios, httpserver ÷ nginx:", "",
-                  "| file | req/s | CPU/req | p99 |", "|---|---:|---:|---:|"]
+        lines += ["", "Median of per-round ratios:", "",
+                  "| file | pair | req/s | CPU/req | p99 | rounds |",
+                  "|---|---|---:|---:|---:|---:|"]
         for test in TESTS:
-            ratios = {"rps": [], "cpu": [], "p99": []}
-            for rnd in range(args.rounds):
-                pair = {r["server"]: r for r in records if r["mode"] == mode
-                        and r["test"] == test and r["round"] == rnd}
-                if len(pair) != 2:
+            for a_name, b_name in PAIRS:
+                ratios = {"rps": [], "cpu": [], "p99": []}
+                for rnd in range(args.rounds):
+                    pair = {r["server"]: r for r in records if r["mode"] == mode
+                            and r["test"] == test and r["round"] == rnd}
+                    if a_name not in pair or b_name not in pair:
+                        continue
+                    a, b = pair[a_name], pair[b_name]
+                    ratios["rps"].append(a["rps"] / b["rps"])
+                    ratios["cpu"].append(a["cpu_us_per_req"] / b["cpu_us_per_req"])
+                    if a["p99_us"] and b["p99_us"]:
+                        ratios["p99"].append(a["p99_us"] / b["p99_us"])
+                if not ratios["rps"]:
                     continue
-                a, b = pair["httpserver"], pair["nginx"]
-                ratios["rps"].append(a["rps"] / b["rps"])
-                ratios["cpu"].append(a["cpu_us_per_req"] / b["cpu_us_per_req"])
-                if a["p99_us"] and b["p99_us"]:
-                    ratios["p99"].append(a["p99_us"] / b["p99_us"])
-            cells = [f"{med(v):.2f}" if v else "–" for v in ratios.values()]
-            lines.append(f"| {test} | " + " | ".join(cells) + " |")
+                cells = [f"{med(v):.2f}" if v else "–" for v in ratios.values()]
+                lines.append(f"| {test} | {a_name} ÷ {b_name} | " + " | ".join(cells)
+                             + f" | {len(ratios['rps'])} |")
         lines.append("")
     if slow:
         lines += ["## Slow clients", "",
@@ -349,6 +368,9 @@ def main(argv):
     ap.add_argument("--slow-clients", type=int, default=100)
     ap.add_argument("--slow-seconds", type=int, default=20)
     ap.add_argument("--no-slow", action="store_true")
+    ap.add_argument("--no-affinity", action="store_true",
+                    help="leave out the pair with pinned workers (httpserver --pin-workers, "
+                         "nginx worker_cpu_affinity auto), which runs in the unpinned mode")
     ap.add_argument("--out", default=os.path.join(bench.BENCH, "target", "STATIC-quick.md"))
     args = ap.parse_args(argv)
     args.modes = args.modes.split(",")
@@ -370,7 +392,11 @@ def main(argv):
         for mode in args.modes:
             server_cpu, wrk_cpu = bench.PINS[mode]
             for rnd in range(args.rounds):
-                for server in ("httpserver", "nginx"):
+                servers = ["httpserver", "nginx"]
+                if mode == "unpinned" and not args.no_affinity:
+                    # Pinning workers means nothing when the server has one CPU.
+                    servers += ["httpserver-affinity", "nginx-affinity"]
+                for server in servers:
                     p = start(server, args, tmp, root, server_cpu)
                     try:
                         for test in TESTS:

@@ -55,6 +55,11 @@ struct Cli {
     #[arg(long, value_name = "N")]
     workers_max: Option<usize>,
 
+    /// Pin each worker thread to a CPU of its own, in turn (like nginx's
+    /// worker_cpu_affinity auto)
+    #[arg(long)]
+    pin_workers: bool,
+
     /// Answer directories without index.html with 403 instead of a listing
     #[arg(long)]
     no_listing: bool,
@@ -298,6 +303,7 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
             true,
         ),
         (cli.no_metrics, "metrics.enabled", "--no-metrics", false),
+        (cli.pin_workers, "server.pin_workers", "--pin-workers", true),
     ] {
         if on {
             loader.flag_value(key, flag, Value::Boolean(value))?;

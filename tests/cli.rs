@@ -225,6 +225,57 @@ fn serves_files_listing_probes_and_metrics() {
     assert!(metrics.contains("GET"), "{metrics}");
 }
 
+/// The CPU list each thread named `name` of process `pid` may run on.
+fn thread_cpus(pid: u32, name: &str) -> Vec<String> {
+    let mut lists = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        if field("Name:") == name {
+            lists.push(field("Cpus_allowed_list:"));
+        }
+    }
+    lists.sort();
+    lists
+}
+
+#[test]
+fn pin_workers_gives_each_worker_one_allowed_cpu_in_turn() {
+    let dir = Dir::new("pin");
+    let srv = Running::start(&dir.0, &["--pin-workers", "--workers-min", "2"]);
+    assert_eq!(get(srv.addr, "/hello.txt"), (200, "hello\n".to_string()));
+    let pinned = thread_cpus(srv.child.id(), "httpserver-work");
+    assert_eq!(pinned.len(), 2, "{pinned:?}");
+    for list in &pinned {
+        assert!(
+            list.parse::<usize>().is_ok(),
+            "each worker on a single CPU: {pinned:?}"
+        );
+    }
+    let allowed = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Cpus_allowed_list:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap();
+    if allowed.contains([',', '-']) {
+        assert_ne!(pinned[0], pinned[1], "two CPUs allowed: one each");
+    }
+    // Without the flag nothing is pinned.
+    let plain = Running::start(&dir.0, &["--workers-min", "2"]);
+    for list in thread_cpus(plain.child.id(), "httpserver-work") {
+        assert_eq!(list, allowed);
+    }
+}
+
 #[test]
 fn sigterm_turns_readyz_503_at_once_and_in_flight_downloads_finish() {
     let dir = Dir::new("drain");

@@ -31,7 +31,10 @@
 //!   makes no progress for 10 ms, the timer hands them to another worker.
 //!
 //! The pool keeps `min_workers` threads (one per core by default), which is
-//! all a server of short handlers needs. When the timer sees that no worker
+//! all a server of short handlers needs. With `pin_workers` they are pinned
+//! to the allowed CPUs in turn; since every worker waits on the same epoll
+//! set, a pinned worker whose CPU is taken by another process strands no
+//! connection: another worker takes the events. When the timer sees that no worker
 //! is waiting for events and no handler has finished for 10 ms (every thread
 //! is held by a slow handler), it adds a worker, up to `max_workers` handler
 //! slots plus one spare thread that keeps accepting and reading while every
@@ -282,20 +285,37 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
         clock: clock::CoarseClock::new(0),
         config,
     });
-    for _ in 0..shared.pool.min {
+    let cpus = if shared.config.pin_workers {
+        sys::allowed_cpus().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the CPU affinity; workers not pinned");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    for i in 0..shared.pool.min {
         if shared.pool.try_add_thread() {
-            spawn_worker(&shared)?;
+            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+            spawn_worker(&shared, cpu)?;
         }
     }
     tracing::info!(addr = %local_addr, workers = shared.pool.min, "listening");
     Ok(Running { shared, local_addr })
 }
 
-fn spawn_worker(shared: &Arc<Shared>) -> std::io::Result<()> {
+/// Starts a worker thread, pinned to `cpu` if given.
+fn spawn_worker(shared: &Arc<Shared>, cpu: Option<usize>) -> std::io::Result<()> {
     let shared2 = shared.clone();
     let spawned = thread::Builder::new()
         .name("httpserver-worker".into())
-        .spawn(move || worker_loop(&shared2));
+        .spawn(move || {
+            if let Some(cpu) = cpu {
+                if let Err(e) = sys::pin_current_thread(cpu) {
+                    tracing::warn!(cpu, error = %e, "could not pin a worker");
+                }
+            }
+            worker_loop(&shared2)
+        });
     if let Err(e) = spawned {
         shared.pool.threads.fetch_sub(1, Ordering::AcqRel);
         tracing::error!(error = %e, "could not start a worker thread");
@@ -507,7 +527,7 @@ fn grow_if_stuck(shared: &Arc<Shared>, before: u64, stalls: &mut u32) -> u64 {
             threads = pool.threads.load(Ordering::Relaxed),
             "all workers busy; adding one"
         );
-        let _ = spawn_worker(shared);
+        let _ = spawn_worker(shared, None);
     }
     now
 }
@@ -537,7 +557,7 @@ pub(crate) fn timer_loop(shared: &Arc<Shared>) {
             if shared.pool.polling.load(Ordering::Acquire) > 0 {
                 shared.kick.notify();
             } else if shared.batches.any_blocked() && shared.pool.try_add_thread() {
-                let _ = spawn_worker(shared);
+                let _ = spawn_worker(shared, None);
             }
         }
         completed = grow_if_stuck(shared, completed, &mut stalls);

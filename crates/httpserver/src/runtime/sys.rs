@@ -195,6 +195,38 @@ impl AsRawFd for EventFd {
     }
 }
 
+/// The CPUs this thread may run on (its affinity mask), in order.
+pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
+    // SAFETY: cpu_set_t is a plain bit array for which all zeroes is the
+    // empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel
+    // writes at most that many bytes into it.
+    cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) })?;
+    let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024);
+    // SAFETY: CPU_ISSET only reads bit `cpu` of `set`, and `cpu` is below
+    // CPU_SETSIZE, the number of bits a cpu_set_t holds.
+    Ok((0..max)
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect())
+}
+
+/// Restricts the calling thread to `cpu`.
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024) {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    // SAFETY: all zeroes is the empty set (see `allowed_cpus`).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` was checked to be below CPU_SETSIZE, so CPU_SET writes
+    // a bit inside `set`.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel
+    // only reads it; pid 0 is the calling thread.
+    cvt(unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) })
+        .map(drop)
+}
+
 /// Raises the soft limit on open files to the hard limit, returning the new
 /// soft limit.
 pub(crate) fn raise_nofile_limit() -> io::Result<u64> {
@@ -457,6 +489,27 @@ mod tests {
             assert_eq!(w.join().unwrap(), 1);
         }
         assert!(raise_nofile_limit().unwrap() > 0);
+    }
+
+    #[test]
+    fn a_thread_pinned_to_an_allowed_cpu_runs_only_there() {
+        let cpus = allowed_cpus().unwrap();
+        assert!(!cpus.is_empty());
+        let last = *cpus.last().unwrap();
+        // On a thread of its own, so the test runner's threads keep theirs.
+        let seen = std::thread::spawn(move || {
+            pin_current_thread(last).unwrap();
+            allowed_cpus().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen, vec![last]);
+        assert_eq!(
+            allowed_cpus().unwrap(),
+            cpus,
+            "other threads keep their mask"
+        );
+        assert!(pin_current_thread(usize::MAX).is_err());
     }
 
     #[test]
