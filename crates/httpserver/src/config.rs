@@ -48,7 +48,7 @@ pub struct ServerConfig {
     /// `worker_cpu_affinity auto`). Any worker still serves any connection,
     /// so a worker whose CPU is busy with something else strands nothing;
     /// threads added under load are not pinned. Measured with 1 MiB files:
-    /// about a third less CPU per response (bench/STATIC.md). Default off.
+    /// about 40 % less CPU per response (bench/STATIC.md). Default off.
     pub pin_workers: bool,
     /// An extra worker idle this long retires. Default 60 s.
     #[serde(with = "duration")]

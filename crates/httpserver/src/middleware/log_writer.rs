@@ -168,12 +168,7 @@ pub fn hand_off() {
 
 /// Whether this thread may hold staged lines that [`hand_off`] would pass
 /// on (a thread-local flag: no lock, no atomic).
-///
-/// ```
-/// httpserver::middleware::log_writer::hand_off();
-/// assert!(!httpserver::middleware::log_writer::has_staged());
-/// ```
-pub fn has_staged() -> bool {
+pub(crate) fn has_staged() -> bool {
     STAGED.try_with(std::cell::Cell::get).unwrap_or(false)
 }
 

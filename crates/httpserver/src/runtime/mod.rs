@@ -34,8 +34,8 @@
 //! all a server of short handlers needs. With `pin_workers` they are pinned
 //! to the allowed CPUs in turn; since every worker waits on the same epoll
 //! set, a pinned worker whose CPU is taken by another process strands no
-//! connection: another worker takes the events. When the timer sees that no worker
-//! is waiting for events and no handler has finished for 10 ms (every thread
+//! connection: another worker takes the events. When the timer sees that no
+//! worker is waiting for events and no handler has finished for 10 ms (every thread
 //! is held by a slow handler), it adds a worker, up to `max_workers` handler
 //! slots plus one spare thread that keeps accepting and reading while every
 //! slot is busy. Growing on every momentarily busy wake-up instead was
@@ -295,7 +295,7 @@ pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> 
     };
     for i in 0..shared.pool.min {
         if shared.pool.try_add_thread() {
-            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+            let cpu = cpus.get(i % cpus.len().max(1)).copied();
             spawn_worker(&shared, cpu)?;
         }
     }
@@ -347,26 +347,16 @@ fn worker_loop(shared: &Arc<Shared>) {
             // and a small copy per pass (measured: the lock's unlock, which
             // waits for the copy's stores, was a tenth of the access log's
             // cost when it ran on every pass).
-            let ready = if log_writer::has_staged() {
-                match shared.epoll.wait(&mut events, Some(Duration::ZERO)) {
-                    Ok(n) if n > 0 => Some(Ok(n)),
-                    _ => {
-                        log_writer::hand_off();
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            let waited = match ready {
-                Some(ready) => ready,
-                None => {
-                    pool.polling.fetch_add(1, Ordering::AcqRel);
-                    let waited = shared.epoll.wait(&mut events, timeout);
-                    pool.polling.fetch_sub(1, Ordering::AcqRel);
-                    waited
-                }
-            };
+            let mut waited = Ok(0);
+            if log_writer::has_staged() {
+                waited = shared.epoll.wait(&mut events, Some(Duration::ZERO));
+            }
+            if !matches!(waited, Ok(n) if n > 0) {
+                log_writer::hand_off();
+                pool.polling.fetch_add(1, Ordering::AcqRel);
+                waited = shared.epoll.wait(&mut events, timeout);
+                pool.polling.fetch_sub(1, Ordering::AcqRel);
+            }
             if shared.state.load(Ordering::Acquire) == STOPPED {
                 break;
             }

@@ -195,6 +195,11 @@ impl AsRawFd for EventFd {
     }
 }
 
+/// How many CPUs a `cpu_set_t` can name.
+fn cpu_set_bits() -> usize {
+    usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024)
+}
+
 /// The CPUs this thread may run on (its affinity mask), in order.
 pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
     // SAFETY: cpu_set_t is a plain bit array for which all zeroes is the
@@ -203,17 +208,16 @@ pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
     // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel
     // writes at most that many bytes into it.
     cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) })?;
-    let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024);
     // SAFETY: CPU_ISSET only reads bit `cpu` of `set`, and `cpu` is below
     // CPU_SETSIZE, the number of bits a cpu_set_t holds.
-    Ok((0..max)
+    Ok((0..cpu_set_bits())
         .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
         .collect())
 }
 
 /// Restricts the calling thread to `cpu`.
 pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
-    if cpu >= usize::try_from(libc::CPU_SETSIZE).unwrap_or(1024) {
+    if cpu >= cpu_set_bits() {
         return Err(io::ErrorKind::InvalidInput.into());
     }
     // SAFETY: all zeroes is the empty set (see `allowed_cpus`).
