@@ -27,7 +27,7 @@
 //! });
 //! ```
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::hash::{BuildHasher, Hasher};
 
 use http::header::HeaderName;
@@ -84,17 +84,7 @@ impl RequestId {
     /// assert_ne!(a, b);
     /// ```
     pub fn generate() -> RequestId {
-        let n = NEXT.with(|next| {
-            let v = next.get().unwrap_or_else(thread_start);
-            next.set(Some(v.wrapping_add(1)));
-            v
-        });
-        let mut hex = [0u8; 16];
-        for (i, b) in hex.iter_mut().enumerate() {
-            let nibble = ((n >> (60 - 4 * i)) & 0xf) as u8;
-            *b = b"0123456789abcdef"[nibble as usize];
-        }
-        RequestId::from_acceptable(&hex)
+        generate_with_value().0
     }
 
     /// The id carried by `value`, if it is acceptable (see the module docs).
@@ -124,8 +114,65 @@ fn acceptable(value: &[u8]) -> bool {
             .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
 }
 
+/// Ids made at a time: their text is written into one shared buffer, and
+/// each request's header value is a slice of it (a reference count, not an
+/// allocation and a copy per request).
+const BLOCK_IDS: u64 = 256;
+/// Length of a generated id.
+const ID_LEN: usize = 16;
+
+/// This thread's current block of ids.
+struct IdBlock {
+    /// The first id of the block.
+    first: u64,
+    /// `BLOCK_IDS` ids as hex, back to back.
+    text: bytes::Bytes,
+    /// How many have been handed out.
+    used: u64,
+}
+
+impl IdBlock {
+    fn starting_at(first: u64) -> IdBlock {
+        let mut text = Vec::with_capacity(ID_LEN * BLOCK_IDS as usize);
+        for n in 0..BLOCK_IDS {
+            let n = first.wrapping_add(n);
+            text.extend(
+                (0..ID_LEN).map(|i| b"0123456789abcdef"[((n >> (60 - 4 * i)) & 0xf) as usize]),
+            );
+        }
+        IdBlock {
+            first,
+            text: text.into(),
+            used: 0,
+        }
+    }
+}
+
 thread_local! {
-    static NEXT: Cell<Option<u64>> = const { Cell::new(None) };
+    static BLOCK: RefCell<Option<IdBlock>> = const { RefCell::new(None) };
+}
+
+/// The next generated id of this thread and its header value.
+fn generate_with_value() -> (RequestId, HeaderValue) {
+    let text = BLOCK.with(|block| {
+        let mut block = block.borrow_mut();
+        let blk = match block.take() {
+            Some(b) if b.used < BLOCK_IDS => b,
+            Some(b) => IdBlock::starting_at(b.first.wrapping_add(BLOCK_IDS)),
+            None => IdBlock::starting_at(thread_start()),
+        };
+        let at = blk.used as usize * ID_LEN;
+        let text = blk.text.slice(at..at + ID_LEN);
+        *block = Some(IdBlock {
+            used: blk.used + 1,
+            ..blk
+        });
+        text
+    });
+    let id = RequestId::from_acceptable(&text);
+    // Hex digits are always a valid value.
+    let value = HeaderValue::from_maybe_shared(text).unwrap_or(HeaderValue::from_static("-"));
+    (id, value)
 }
 
 /// A random start for this thread's ids.
@@ -186,8 +233,10 @@ impl Middleware for RequestIdLayer {
         } else {
             None
         };
-        let id = incoming.unwrap_or_else(RequestId::generate);
-        let value = id.header_value();
+        let (id, value) = match incoming {
+            Some(id) => (id, id.header_value()),
+            None => generate_with_value(),
+        };
         let span = tracing::info_span!("request", id = id.as_str());
         req.set_request_id(id);
         let mut res = span.in_scope(|| next.run(req));
@@ -266,6 +315,22 @@ mod tests {
             .collect();
         let unique: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn each_generated_header_value_is_its_own_id_across_blocks() {
+        let mut last: Option<u64> = None;
+        for _ in 0..3 * BLOCK_IDS + 7 {
+            let (id, value) = generate_with_value();
+            assert_eq!(value.to_str().unwrap(), id.as_str());
+            assert_eq!(id.as_str().len(), ID_LEN);
+            // Consecutive on one thread, also from one block to the next.
+            let n = u64::from_str_radix(id.as_str(), 16).unwrap();
+            if let Some(prev) = last {
+                assert_eq!(n, prev.wrapping_add(1));
+            }
+            last = Some(n);
+        }
     }
 
     #[test]
