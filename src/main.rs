@@ -13,10 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use httpserver::handlers::{Health, Metrics, StaticFiles};
-use httpserver::middleware::{
-    AllowOrigin, BasicAuth, BearerAuth, Compression, Cors, FrameOptions, Logging, Middleware, Next,
-    OnStoreError, RateLimit, RequestIdLayer, SecurityHeaders, Timeout,
-};
+use httpserver::middleware::{Middleware, Next};
 use httpserver::{Request, Response, Server, ServerConfig};
 use settings::{Loader, Settings, SettingsError};
 use toml::Value;
@@ -312,18 +309,6 @@ fn load(cli: &Cli) -> Result<Settings, SettingsError> {
     loader.finish()
 }
 
-/// The configured middleware other than the access log, in the order they
-/// wrap the routes (outermost first).
-pub(crate) struct Layers {
-    request_id: Option<RequestIdLayer>,
-    security: Option<SecurityHeaders>,
-    cors: Option<Cors>,
-    rate_limit: Option<RateLimit>,
-    auth: Option<Box<dyn Middleware>>,
-    compression: Option<Compression>,
-    timeout: Option<Timeout>,
-}
-
 /// Runs `inner` on every request but those for `paths` (the probes and
 /// metrics, which must answer without credentials).
 struct Except {
@@ -341,186 +326,53 @@ impl Middleware for Except {
     }
 }
 
-/// Builds the middleware `settings` ask for; an error names the field.
-pub(crate) fn middleware_from(s: &Settings) -> Result<Layers, (&'static str, String)> {
-    let list = |v: &str| -> Vec<String> {
-        v.split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    let cors = if s.cors.origins.trim().is_empty() {
-        None
-    } else {
-        let c = &s.cors;
-        let origins = list(&c.origins);
-        let mut b = Cors::builder().allow_credentials(c.credentials);
-        b = if origins.iter().any(|o| o == "*") {
-            b.allow_origin(AllowOrigin::any())
-        } else {
-            b.allow_origin(AllowOrigin::list(origins))
-        };
-        let methods = list(&c.methods);
-        b = if methods.iter().any(|m| m == "*") {
-            b.allow_any_method()
-        } else {
-            let mut parsed = Vec::new();
-            for m in methods {
-                parsed.push(
-                    http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                        .map_err(|_| ("cors.methods", format!("invalid method {m:?}")))?,
-                );
-            }
-            b.allow_methods(parsed)
-        };
-        let headers = list(&c.headers);
-        b = if headers.iter().any(|h| h == "*") {
-            b.allow_any_header()
-        } else {
-            b.allow_headers(headers)
-        };
-        b = b.expose_headers(list(&c.expose));
-        if c.max_age > 0 {
-            b = b.max_age(std::time::Duration::from_secs(c.max_age));
-        }
-        Some(b.build().map_err(|e| ("cors.origins", e.to_string()))?)
-    };
-    let rate_limit = if s.rate_limit.limit.trim().is_empty() {
-        None
-    } else {
-        let r = &s.rate_limit;
-        let quota = r
-            .limit
-            .parse()
-            .map_err(|e: httpserver::middleware::RateLimitError| {
-                ("rate_limit.limit", e.to_string())
-            })?;
-        let mut rl = RateLimit::new(quota)
-            .headers(r.headers)
-            .trust_proxies(list(&r.trusted_proxies))
-            .map_err(|e| ("rate_limit.trusted_proxies", e.to_string()))?
-            .on_store_error(if r.on_store_error == "deny" {
-                OnStoreError::Deny
-            } else {
-                OnStoreError::Allow
-            });
-        if !r.redis_url.trim().is_empty() {
-            let store = httpserver::middleware::RedisStore::new(r.redis_url.trim())
-                .map_err(|e| ("rate_limit.redis_url", e.to_string()))?;
-            rl = rl.store(store);
-        }
-        Some(rl)
-    };
-    let compression = s.compression.enabled.then(|| {
-        let c = &s.compression;
-        Compression::new()
-            .min_size(c.min_size)
-            .gzip_level(c.gzip_level)
-            .brotli_level(c.brotli_level)
-            .zstd_level(c.zstd_level)
-    });
-    let security = s.security.headers.then(|| {
-        let h = SecurityHeaders::new().frames(FrameOptions::Deny);
-        if s.security.hsts_max_age > 0 {
-            h.hsts(
-                std::time::Duration::from_secs(s.security.hsts_max_age),
-                false,
-            )
-        } else {
-            h
-        }
-    });
-    let g = &s.guards;
-    let timeout = if g.request_timeout.trim().is_empty() {
-        None
-    } else {
-        let after = httpserver::parse_duration(&g.request_timeout)
-            .map_err(|e| ("guards.request_timeout", e))?;
-        if after.is_zero() {
-            return Err(("guards.request_timeout", "must be above zero".into()));
-        }
-        Some(Timeout::new(after))
-    };
-    let auth: Option<Box<dyn Middleware>> = match (g.basic_auth.trim(), g.bearer_token.trim()) {
-        ("", "") => None,
-        (basic, "") => {
-            let (user, password) = basic
-                .split_once(':')
-                .filter(|(u, p)| !u.is_empty() && !p.is_empty())
-                .ok_or(("guards.basic_auth", "expected user:password".to_string()))?;
-            Some(Box::new(BasicAuth::new(&g.realm).user(user, password)))
-        }
-        ("", token) => Some(Box::new(BearerAuth::new(&g.realm).token(token))),
-        _ => {
-            return Err((
-                "guards.bearer_token",
-                "set basic_auth or bearer_token, not both".into(),
-            ))
-        }
-    };
-    Ok(Layers {
-        request_id: s.log.request_id.then(RequestIdLayer::new),
-        security,
-        cors,
-        rate_limit,
-        auth,
-        compression,
-        timeout,
-    })
-}
-
 /// Builds the server from `settings` and runs it until shut down.
 fn run(settings: Settings) -> ExitCode {
     let config: ServerConfig = settings.server.clone();
     let mut server = Server::new(config);
     let state = server.state();
-    let layers = match middleware_from(&settings) {
-        Ok(l) => l,
-        Err((key, e)) => {
-            eprintln!("httpserver: invalid config field `{key}`: {e}");
-            return ExitCode::from(2);
-        }
+    // Built here rather than by `Server::new`, so that the metrics layer
+    // can sit inside the request id and outside everything that may
+    // answer by itself (a 429 or a 401 is counted), and the probes can be
+    // exempt from credentials.
+    let m = settings.middleware();
+    let fail = |e: httpserver::ConfigError| {
+        eprintln!(
+            "httpserver: invalid config field `{}`: {}",
+            settings::middleware_key(e.field()),
+            e.message()
+        );
+        ExitCode::from(2)
     };
-    if settings.log.access {
-        let mut logging = Logging::default();
-        if settings.log.format != "auto" {
-            if let Ok(format) = settings.log.format.parse() {
-                logging = logging.format(format);
+    macro_rules! built {
+        ($e:expr) => {
+            match $e {
+                Ok(layer) => layer,
+                Err(e) => return fail(e),
             }
-        }
-        if !settings.log.file.is_empty() {
-            logging = match logging.to_file(&settings.log.file) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!(
-                        "httpserver: cannot open the access log {}: {e}",
-                        settings.log.file
-                    );
-                    return ExitCode::FAILURE;
-                }
-            };
-        }
+        };
+    }
+    if let Some(logging) = built!(m.log.build()) {
         server.use_middleware(logging);
     }
-    if let Some(m) = layers.request_id {
-        server.use_middleware(m);
+    if let Some(layer) = m.log.request_id_layer() {
+        server.use_middleware(layer);
     }
     if settings.metrics.enabled {
         let metrics = Metrics::new(state.clone());
         server.use_middleware(metrics.clone());
         server.get(&settings.metrics.path, metrics.endpoint());
     }
-    if let Some(m) = layers.security {
-        server.use_middleware(m);
+    if let Some(layer) = m.security.build() {
+        server.use_middleware(layer);
     }
-    if let Some(m) = layers.cors {
-        server.use_middleware(m);
+    if let Some(layer) = built!(m.cors.build()) {
+        server.use_middleware(layer);
     }
-    if let Some(m) = layers.rate_limit {
-        server.use_middleware(m);
+    if let Some(layer) = built!(m.rate_limit.build()) {
+        server.use_middleware(layer);
     }
-    if let Some(inner) = layers.auth {
+    if let Some(inner) = built!(m.guards.auth()) {
         let mut paths = Vec::new();
         if settings.health.enabled {
             let h = &settings.health;
@@ -531,11 +383,11 @@ fn run(settings: Settings) -> ExitCode {
         }
         server.use_middleware(Except { paths, inner });
     }
-    if let Some(m) = layers.compression {
-        server.use_middleware(m);
+    if let Some(layer) = built!(m.compression.build()) {
+        server.use_middleware(layer);
     }
-    if let Some(m) = layers.timeout {
-        server.use_middleware(m);
+    if let Some(layer) = built!(m.guards.timeout()) {
+        server.use_middleware(layer);
     }
     if settings.health.enabled {
         let health = Health::new(state);

@@ -34,16 +34,21 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use httpserver::config::{
+    CompressionConfig, CorsConfig, GuardConfig, LogConfig, MiddlewareConfig, RateLimitConfig,
+    SecurityConfig,
+};
 use httpserver::ServerConfig;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 /// Everything the command can be told.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Settings {
     /// The server itself (see `httpserver::ServerConfig` for each field and
-    /// its default).
+    /// its default). Its `middleware` part is set by the tables below, not
+    /// in `[server]`.
     pub server: ServerConfig,
     /// What is served.
     pub files: FilesSettings,
@@ -51,178 +56,65 @@ pub(crate) struct Settings {
     pub health: HealthSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
-    /// Access log and request ids.
-    pub log: LogSettings,
-    /// Cross-origin requests.
-    pub cors: CorsSettings,
-    /// Response compression.
-    pub compression: CompressionSettings,
-    /// Requests per client.
-    pub rate_limit: RateLimitSettings,
-    /// Security headers.
-    pub security: SecuritySettings,
-    /// Request deadline and access control.
-    pub guards: GuardSettings,
+    /// Access log and request ids (`httpserver::config::LogConfig`).
+    pub log: LogConfig,
+    /// Cross-origin requests (`httpserver::config::CorsConfig`).
+    pub cors: CorsConfig,
+    /// Response compression (`httpserver::config::CompressionConfig`).
+    pub compression: CompressionConfig,
+    /// Requests per client (`httpserver::config::RateLimitConfig`).
+    pub rate_limit: RateLimitConfig,
+    /// Security headers (`httpserver::config::SecurityConfig`).
+    pub security: SecurityConfig,
+    /// Request deadline and access control
+    /// (`httpserver::config::GuardConfig`).
+    pub guards: GuardConfig,
 }
 
-/// `[guards]`: a deadline per request, and credentials for everything but
-/// the probes and metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct GuardSettings {
-    /// Answer 503 to a request not answered within this time (`"30s"`,
-    /// `"500ms"`); empty: no deadline. Default empty.
-    pub request_timeout: String,
-    /// Require HTTP Basic credentials, `user:password`; empty: none.
-    /// Default empty.
-    pub basic_auth: String,
-    /// Require `Authorization: Bearer <token>` with this token; empty:
-    /// none. Default empty.
-    pub bearer_token: String,
-    /// The realm named in `WWW-Authenticate`. Default `httpserver`.
-    pub realm: String,
-}
-
-impl Default for GuardSettings {
+impl Default for Settings {
+    /// The library's defaults, except that the command logs each request,
+    /// gives it an id and compresses what is worth compressing.
     fn default() -> Self {
-        GuardSettings {
-            request_timeout: String::new(),
-            basic_auth: String::new(),
-            bearer_token: String::new(),
-            realm: "httpserver".into(),
+        Settings {
+            server: ServerConfig::default(),
+            files: FilesSettings::default(),
+            health: HealthSettings::default(),
+            metrics: MetricsSettings::default(),
+            log: LogConfig {
+                access: true,
+                request_id: true,
+                ..LogConfig::default()
+            },
+            cors: CorsConfig::default(),
+            compression: CompressionConfig {
+                enabled: true,
+                ..CompressionConfig::default()
+            },
+            rate_limit: RateLimitConfig::default(),
+            security: SecurityConfig::default(),
+            guards: GuardConfig::default(),
         }
     }
 }
 
-/// `[log]`: the access log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct LogSettings {
-    /// One line per request. Default on.
-    pub access: bool,
-    /// `auto` (pretty on a terminal, else JSON), `json`, `common`,
-    /// `combined` or `pretty`. Default `auto`.
-    pub format: String,
-    /// Append access lines to this file; empty: standard output. Default
-    /// empty.
-    pub file: String,
-    /// Accept or make `X-Request-Id`, echo and log it. Default on.
-    pub request_id: bool,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        LogSettings {
-            access: true,
-            format: "auto".into(),
-            file: String::new(),
-            request_id: true,
+impl Settings {
+    /// The middleware tables as the library's [`MiddlewareConfig`].
+    pub(crate) fn middleware(&self) -> MiddlewareConfig {
+        MiddlewareConfig {
+            log: self.log.clone(),
+            cors: self.cors.clone(),
+            compression: self.compression.clone(),
+            rate_limit: self.rate_limit.clone(),
+            security: self.security.clone(),
+            guards: self.guards.clone(),
         }
     }
 }
 
-/// `[cors]`: cross-origin requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct CorsSettings {
-    /// Allowed origins, comma-separated, or `*` for any; empty: CORS off.
-    /// Default empty.
-    pub origins: String,
-    /// Allowed methods, comma-separated, or `*`. Default `GET, HEAD, POST`.
-    pub methods: String,
-    /// Allowed request headers, comma-separated, or `*`. Default empty.
-    pub headers: String,
-    /// Response headers exposed to scripts, comma-separated. Default empty.
-    pub expose: String,
-    /// Allow cookies and HTTP auth. Default off.
-    pub credentials: bool,
-    /// Seconds a preflight answer may be cached; 0: not sent. Default 0.
-    pub max_age: u64,
-}
-
-impl Default for CorsSettings {
-    fn default() -> Self {
-        CorsSettings {
-            origins: String::new(),
-            methods: "GET, HEAD, POST".into(),
-            headers: String::new(),
-            expose: String::new(),
-            credentials: false,
-            max_age: 0,
-        }
-    }
-}
-
-/// `[compression]`: gzip, br and zstd responses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct CompressionSettings {
-    /// Compress compressible responses. Default on.
-    pub enabled: bool,
-    /// Smallest body compressed, in bytes. Default 1024.
-    pub min_size: u64,
-    /// gzip level 1-9. Default 4.
-    pub gzip_level: u32,
-    /// brotli quality 0-11. Default 4.
-    pub brotli_level: u32,
-    /// zstd level 1-22. Default 3.
-    pub zstd_level: i32,
-}
-
-impl Default for CompressionSettings {
-    fn default() -> Self {
-        CompressionSettings {
-            enabled: true,
-            min_size: 1024,
-            gzip_level: httpserver::middleware::DEFAULT_GZIP_LEVEL,
-            brotli_level: httpserver::middleware::DEFAULT_BROTLI_LEVEL,
-            zstd_level: httpserver::middleware::DEFAULT_ZSTD_LEVEL,
-        }
-    }
-}
-
-/// `[rate_limit]`: requests per client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct RateLimitSettings {
-    /// `N/s`, `N/m`, `N/h` or `N/d` per client IP; empty: off. Default
-    /// empty.
-    pub limit: String,
-    /// Proxies whose `X-Forwarded-For` / `Forwarded` name the client,
-    /// comma-separated addresses or CIDR blocks. Default empty.
-    pub trusted_proxies: String,
-    /// `RateLimit` headers on allowed answers too. Default on.
-    pub headers: bool,
-    /// Share the limit through this Redis (`redis://host:port/`); empty:
-    /// in memory. Default empty.
-    pub redis_url: String,
-    /// When Redis fails: `allow` or `deny` (503). Default `allow`.
-    pub on_store_error: String,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        RateLimitSettings {
-            limit: String::new(),
-            trusted_proxies: String::new(),
-            headers: true,
-            redis_url: String::new(),
-            on_store_error: "allow".into(),
-        }
-    }
-}
-
-/// `[security]`: security headers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct SecuritySettings {
-    /// `X-Content-Type-Options`, `Referrer-Policy`, framing refused.
-    /// Default off (like nginx: a served directory may be framed by
-    /// design).
-    pub headers: bool,
-    /// `Strict-Transport-Security` max-age in seconds (only behind
-    /// HTTPS); 0: not sent. Default 0.
-    pub hsts_max_age: u64,
+/// The command's key for a field of `ServerConfig`'s middleware part:
+/// `middleware.cors.origins` is `cors.origins`.
+pub(crate) fn middleware_key(field: &str) -> &str {
+    field.strip_prefix("middleware.").unwrap_or(field)
 }
 
 /// `[files]`: the directory and how it is served.
@@ -553,6 +445,13 @@ impl Loader {
                 _ => {}
             }
         }
+        if !settings.server.middleware.is_default() {
+            return Err(SettingsError(format!(
+                "invalid config field `server.middleware` (from {}): set the [log], [cors], \
+                 [compression], [rate_limit], [security] and [guards] tables instead",
+                self.source("server.middleware")
+            )));
+        }
         if let Err(e) = settings.server.validate() {
             let key = format!("server.{}", e.field());
             return Err(SettingsError(format!("{} (from {})", e, self.source(&key))));
@@ -583,56 +482,17 @@ impl Loader {
 }
 
 impl Loader {
-    /// Builds each configured middleware once, so a setting that cannot
-    /// work stops the start with the field's name.
+    /// Checks the middleware tables as the library does, naming the
+    /// table's key and where its value came from.
     fn check_middleware(&self, s: &Settings) -> Result<(), SettingsError> {
-        let field = |key: &str, e: &dyn fmt::Display| {
+        s.middleware().validate().map_err(|e| {
+            let key = middleware_key(e.field());
             SettingsError(format!(
-                "invalid config field `{key}` (from {}): {e}",
-                self.source(key)
+                "invalid config field `{key}` (from {}): {}",
+                self.source(key),
+                e.message()
             ))
-        };
-        if s.log.format != "auto" {
-            s.log
-                .format
-                .parse::<httpserver::middleware::LogFormat>()
-                .map_err(|e| field("log.format", &e))?;
-        }
-        let g = &s.guards;
-        if !s.cors.origins.trim().is_empty()
-            || !g.request_timeout.trim().is_empty()
-            || !g.basic_auth.trim().is_empty()
-            || !g.bearer_token.trim().is_empty()
-        {
-            crate::middleware_from(s).map_err(|(key, e)| field(key, &e))?;
-        }
-        if !s.rate_limit.limit.trim().is_empty() {
-            s.rate_limit
-                .limit
-                .parse::<httpserver::middleware::Quota>()
-                .map_err(|e| field("rate_limit.limit", &e))?;
-            crate::middleware_from(s).map_err(|(key, e)| field(key, &e))?;
-        }
-        if !matches!(s.rate_limit.on_store_error.as_str(), "allow" | "deny") {
-            return Err(field(
-                "rate_limit.on_store_error",
-                &format!("{:?}: expected allow or deny", s.rate_limit.on_store_error),
-            ));
-        }
-        let c = &s.compression;
-        for (key, ok) in [
-            ("compression.gzip_level", (1..=9).contains(&c.gzip_level)),
-            ("compression.brotli_level", c.brotli_level <= 11),
-            ("compression.zstd_level", (1..=22).contains(&c.zstd_level)),
-        ] {
-            if !ok {
-                return Err(field(
-                    key,
-                    &"out of range (gzip 1-9, brotli 0-11, zstd 1-22)",
-                ));
-            }
-        }
-        Ok(())
+        })
     }
 }
 

@@ -454,6 +454,22 @@ fn bad_middleware_settings_exit_2_naming_the_field() {
     assert!(err.contains("`rate_limit.on_store_error`"), "{err}");
     let (code, _, err) = output(&["--print-config", "--log-format", "xml"], &[]);
     assert_eq!(code, 2, "{err}");
+    // The library's `ServerConfig::middleware` is filled from the tables;
+    // setting it inside `[server]` is refused, not silently ignored.
+    let dir = Dir::new("server-middleware");
+    let config = dir.0.join("nested.toml");
+    std::fs::write(
+        &config,
+        "[server.middleware.cors]\norigins = \"https://a.test\"\n",
+    )
+    .expect("write config");
+    let config = config.to_string_lossy().into_owned();
+    let (code, _, err) = output(&["--print-config", "--config", &config], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`server.middleware`") && err.contains("[cors]"),
+        "{err}"
+    );
 }
 
 /// Sends `request` on a fresh connection; the status and the whole answer.

@@ -32,13 +32,16 @@
 //! - [`codec`]: the HTTP/1.1 parser and encoder, pure functions over bytes.
 //! - [`router`]: the route tree (`:param`, `*wildcard`, 405 with `Allow`).
 //! - [`middleware`]: the middleware chain and the middleware that come
-//!   with it: access logging, request ids, CORS.
+//!   with it: access logging, request ids, CORS, compression, rate
+//!   limiting, security headers, auth, timeouts.
+//! - [`config`]: [`ServerConfig`] and the serde-ready settings of the
+//!   middleware ([`config::MiddlewareConfig`]).
 //! - [`response`]: response helpers (`ok`, `created`, `not_found`, ...).
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![doc(test(attr(deny(warnings))))]
 
 pub mod codec;
-mod config;
+pub mod config;
 mod error;
 mod handler;
 pub mod handlers;

@@ -221,17 +221,31 @@ impl Server {
     /// assert_eq!(res.status(), 200);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// Middleware configured in [`ServerConfig::middleware`] wraps the
+    /// server's own, as when it runs. If one cannot be built (an access
+    /// log file that cannot be opened), the app answers every request 500
+    /// and logs why, rather than run without it.
     pub fn into_app(self) -> App {
+        let middleware = match with_configured(&self.config, self.middleware) {
+            Ok(chain) => chain,
+            Err(e) => {
+                tracing::error!(error = %e, "configured middleware cannot be built; answering 500");
+                vec![Arc::new(Misconfigured(e.to_string())) as Arc<dyn Middleware>]
+            }
+        };
         App {
             tree: self.router.into_tree(),
-            middleware: self.middleware,
+            middleware,
         }
     }
 
     fn start_inner(self) -> std::io::Result<runtime::Running> {
+        let middleware = with_configured(&self.config, self.middleware)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let app = App {
             tree: self.router.into_tree(),
-            middleware: self.middleware,
+            middleware,
         };
         let running = runtime::start(app, self.config)?;
         self.state.attach(&running.shared);
@@ -242,6 +256,28 @@ impl Server {
     /// metrics registered before it starts.
     pub fn state(&self) -> ServerState {
         self.state.clone()
+    }
+}
+
+/// The middleware `config` asks for, outermost, then `own`.
+fn with_configured(
+    config: &ServerConfig,
+    own: Vec<Arc<dyn Middleware>>,
+) -> Result<Vec<Arc<dyn Middleware>>, crate::ConfigError> {
+    let mut chain = config.middleware.layers()?;
+    chain.extend(own);
+    Ok(chain)
+}
+
+/// Stands in for configured middleware that could not be built: every
+/// request is answered 500 (failing closed: a missing auth layer must not
+/// mean open access).
+struct Misconfigured(String);
+
+impl Middleware for Misconfigured {
+    fn handle(&self, req: &mut Request, _next: crate::middleware::Next<'_>) -> Response {
+        tracing::error!(error = %self.0, path = req.path(), "configured middleware missing; answered 500");
+        Response::new(http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 

@@ -1,5 +1,6 @@
-//! [`ServerConfig`]: every limit, timeout and pool size of a server, with
-//! defaults, serde support and validation that names the offending field.
+//! [`ServerConfig`]: every limit, timeout and pool size of a server, and
+//! its everyday middleware ([`MiddlewareConfig`]), with defaults, serde
+//! support and validation that names the offending field.
 
 use std::fmt;
 use std::time::Duration;
@@ -7,6 +8,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+
+mod middleware;
+
+pub use middleware::{
+    CompressionConfig, CorsConfig, GuardConfig, LogConfig, MiddlewareConfig, RateLimitConfig,
+    SecurityConfig,
+};
 
 /// Everything that configures a [`Server`](crate::Server).
 ///
@@ -100,6 +108,12 @@ pub struct ServerConfig {
     /// Drain and stop on SIGTERM and SIGINT when running with
     /// [`Server::run`](crate::Server::run). Default on.
     pub handle_signals: bool,
+    /// The everyday middleware (access log, request ids, CORS,
+    /// compression, rate limit, security headers, auth, timeout), installed
+    /// around the server's own; a TOML file sets them in tables such as
+    /// `[middleware.cors]`. Default: all off.
+    #[serde(skip_serializing_if = "MiddlewareConfig::is_default")]
+    pub middleware: MiddlewareConfig,
 }
 
 impl Default for ServerConfig {
@@ -128,6 +142,7 @@ impl Default for ServerConfig {
             max_body_size: 1024 * 1024,
             server_header: Some("httpserver".to_string()),
             handle_signals: true,
+            middleware: MiddlewareConfig::default(),
         }
     }
 }
@@ -140,9 +155,19 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// The field at fault, as spelled in [`ServerConfig`].
+    pub(crate) fn new(field: &'static str, message: String) -> ConfigError {
+        ConfigError { field, message }
+    }
+
+    /// The field at fault, as spelled in [`ServerConfig`]
+    /// (`max_workers`, `middleware.cors.origins`).
     pub fn field(&self) -> &'static str {
         self.field
+    }
+
+    /// What is wrong with its value.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -211,7 +236,7 @@ impl ServerConfig {
                 return fail("server_header", "is not a valid header value".into());
             }
         }
-        Ok(())
+        self.middleware.validate()
     }
 
     pub(crate) fn limits(&self) -> codec::Limits {
