@@ -336,13 +336,16 @@ fn run(settings: Settings) -> ExitCode {
     // answer by itself (a 429 or a 401 is counted), and the probes can be
     // exempt from credentials.
     let m = settings.middleware();
+    // Values were checked when the settings were loaded; what fails here
+    // is the environment (a log file that cannot be opened): the server
+    // cannot run (exit 1).
     let fail = |e: httpserver::ConfigError| {
         eprintln!(
-            "httpserver: invalid config field `{}`: {}",
+            "httpserver: cannot start: `{}`: {}",
             settings::middleware_key(e.field()),
             e.message()
         );
-        ExitCode::from(2)
+        ExitCode::FAILURE
     };
     macro_rules! built {
         ($e:expr) => {

@@ -231,7 +231,10 @@ impl Server {
             Ok(chain) => chain,
             Err(e) => {
                 tracing::error!(error = %e, "configured middleware cannot be built; answering 500");
-                vec![Arc::new(Misconfigured(e.to_string())) as Arc<dyn Middleware>]
+                vec![
+                    Arc::new(Misconfigured(e.to_string(), std::sync::Once::new()))
+                        as Arc<dyn Middleware>,
+                ]
             }
         };
         App {
@@ -241,6 +244,10 @@ impl Server {
     }
 
     fn start_inner(self) -> std::io::Result<runtime::Running> {
+        // Checked before any layer is built (opening a log file, say).
+        self.config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let middleware = with_configured(&self.config, self.middleware)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let app = App {
@@ -272,11 +279,13 @@ fn with_configured(
 /// Stands in for configured middleware that could not be built: every
 /// request is answered 500 (failing closed: a missing auth layer must not
 /// mean open access).
-struct Misconfigured(String);
+struct Misconfigured(String, std::sync::Once);
 
 impl Middleware for Misconfigured {
-    fn handle(&self, req: &mut Request, _next: crate::middleware::Next<'_>) -> Response {
-        tracing::error!(error = %self.0, path = req.path(), "configured middleware missing; answered 500");
+    fn handle(&self, _req: &mut Request, _next: crate::middleware::Next<'_>) -> Response {
+        self.1.call_once(|| {
+            tracing::error!(error = %self.0, "configured middleware missing; answering 500");
+        });
         Response::new(http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::middleware::{
-    AllowOrigin, BasicAuth, BearerAuth, Compression, Cors, FrameOptions, LogFormat, Logging,
-    Middleware, OnStoreError, Quota, RateLimit, RequestIdLayer, SecurityHeaders, Timeout,
+    AllowOrigin, BasicAuth, BearerAuth, Compression, Cors, CorsError, FrameOptions, LogFormat,
+    Logging, Middleware, OnStoreError, Quota, RateLimit, RequestIdLayer, SecurityHeaders, Timeout,
 };
 
 /// The everyday middleware as plain, serde-ready settings: the part of
@@ -23,9 +23,13 @@ use crate::middleware::{
 /// [`ConfigError`] naming the field (`middleware.cors.origins`).
 ///
 /// A [`Server`](crate::Server) whose config has any part on installs those
-/// layers itself, outermost, in this order: access log, request id,
-/// security headers, CORS, rate limit, auth, compression, request timeout;
-/// middleware added with `use_middleware` runs inside them.
+/// layers itself when it starts (and in [`Server::into_app`](crate::Server::into_app)),
+/// outermost, in this order: access log, request id, security headers,
+/// CORS, rate limit, auth, compression, request timeout; middleware added
+/// with `use_middleware` runs inside them, so a metrics layer of your own
+/// does not see the 401s and 429s they answer. For another order, leave
+/// this config at its default and add the layers each part's `build`
+/// method makes with `use_middleware`, as the command does.
 ///
 /// # Examples
 ///
@@ -291,9 +295,19 @@ impl CorsConfig {
         if self.max_age > 0 {
             b = b.max_age(Duration::from_secs(self.max_age));
         }
-        b.build()
-            .map(Some)
-            .map_err(|e| error("middleware.cors.origins", e))
+        b.build().map(Some).map_err(|e| {
+            let field = match &e {
+                CorsError::WildcardWithCredentials("methods") => "middleware.cors.methods",
+                CorsError::WildcardWithCredentials("headers") => "middleware.cors.headers",
+                CorsError::WildcardWithCredentials("exposed headers") => "middleware.cors.expose",
+                CorsError::InvalidToken(t) if list(&self.headers).contains(t) => {
+                    "middleware.cors.headers"
+                }
+                CorsError::InvalidToken(_) => "middleware.cors.expose",
+                _ => "middleware.cors.origins",
+            };
+            error(field, e)
+        })
     }
 }
 
@@ -422,15 +436,23 @@ impl RateLimitConfig {
         Ok(Some(limiter))
     }
 
+    /// Everything checked, the Redis URL parsed (not connected to).
     fn check(&self) -> Result<(), ConfigError> {
         self.limiter()?;
-        if !self.redis_url.trim().is_empty() && !cfg!(feature = "redis") {
-            return Err(error(
-                "middleware.rate_limit.redis_url",
-                "this build has no Redis support (the `redis` feature)",
-            ));
+        if self.redis_url.trim().is_empty() {
+            return Ok(());
         }
-        Ok(())
+        #[cfg(feature = "redis")]
+        {
+            crate::middleware::RedisStore::new(self.redis_url.trim())
+                .map(drop)
+                .map_err(|e| error("middleware.rate_limit.redis_url", e))
+        }
+        #[cfg(not(feature = "redis"))]
+        Err(error(
+            "middleware.rate_limit.redis_url",
+            "this build has no Redis support (the `redis` feature)",
+        ))
     }
 
     /// The rate limiter, if a limit is set: in memory, or shared through
@@ -484,7 +506,12 @@ impl SecurityConfig {
 
 /// `guards`: a deadline per request ([`Timeout`]) and credentials
 /// ([`BasicAuth`], [`BearerAuth`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The credentials cover every route of the server, probes and metrics
+/// included; to exempt some paths, build the layer with
+/// [`auth`](Self::auth) and wrap it yourself (the command exempts its
+/// probes and `/metrics` that way). `Debug` does not show them.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GuardConfig {
     /// Answer 503 to a request not answered within this time (`"30s"`,
@@ -498,6 +525,18 @@ pub struct GuardConfig {
     pub bearer_token: String,
     /// The realm named in `WWW-Authenticate`. Default `httpserver`.
     pub realm: String,
+}
+
+impl std::fmt::Debug for GuardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &str| if v.is_empty() { "" } else { "<hidden>" };
+        f.debug_struct("GuardConfig")
+            .field("request_timeout", &self.request_timeout)
+            .field("basic_auth", &hidden(&self.basic_auth))
+            .field("bearer_token", &hidden(&self.bearer_token))
+            .field("realm", &self.realm)
+            .finish()
+    }
 }
 
 impl Default for GuardConfig {
@@ -617,6 +656,22 @@ mod tests {
                 "middleware.cors.methods",
             ),
             (
+                "[middleware.cors]\norigins = \"https://a.example\"\nheaders = \"x-ok, B@D\"",
+                "middleware.cors.headers",
+            ),
+            (
+                "[middleware.cors]\norigins = \"https://a.example\"\nexpose = \"B@D\"",
+                "middleware.cors.expose",
+            ),
+            (
+                "[middleware.cors]\norigins = \"https://a.example\"\nmethods = \"*\"\ncredentials = true",
+                "middleware.cors.methods",
+            ),
+            (
+                "[middleware.rate_limit]\nlimit = \"5/s\"\nredis_url = \"not a url\"",
+                "middleware.rate_limit.redis_url",
+            ),
+            (
                 "[middleware.compression]\ngzip_level = 12",
                 "middleware.compression.gzip_level",
             ),
@@ -649,6 +704,18 @@ mod tests {
             assert_eq!(c.validate().unwrap_err().field(), field, "{text}");
         }
         assert!(toml::from_str::<ServerConfig>("[middleware.cors]\norigin = \"x\"").is_err());
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let c =
+            config("[middleware.guards]\nbasic_auth = \"ada:s3cret\"\nbearer_token = \"t0ken\"");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+        assert!(shown.contains("<hidden>"), "{shown}");
     }
 
     #[test]

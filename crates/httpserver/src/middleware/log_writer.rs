@@ -44,7 +44,8 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 pub const BUSY_INTERVAL: Duration = Duration::from_millis(20);
 /// A round that wrote more than this is "heavy".
 pub const BUSY_AT: usize = 64 * 1024;
-/// Most bytes one thread's buffer holds before lines are dropped.
+/// Most bytes of chunks (their capacity) one thread may have queued and
+/// not yet taken by the flusher before further lines are dropped.
 pub const MAX_BUFFERED: usize = 8 * 1024 * 1024;
 
 /// Where the flushed bytes go.
@@ -69,6 +70,9 @@ struct Chunks {
     free: Vec<Vec<u8>>,
 }
 
+/// Staged lines up to this size join the last queued chunk when it has
+/// room, instead of being queued as a chunk of their own.
+const MERGE_AT: usize = STAGE_AT / 4;
 /// Capacity of a staging chunk: room for [`STAGE_AT`] and one more line.
 const CHUNK: usize = STAGE_AT + 1024;
 /// Most emptied chunks a thread keeps for reuse (about 2 MiB).
@@ -110,7 +114,7 @@ impl std::fmt::Debug for LogWriter {
 }
 
 /// What a thread holds for one writer: lines staged without any lock, and
-/// its shared buffer, which the flusher empties.
+/// its queue, which the flusher empties.
 struct Local {
     id: u64,
     writer: Weak<Inner>,
@@ -126,9 +130,10 @@ impl Local {
             return;
         }
         let mut chunks = lock(&self.buf.chunks);
-        // A small remainder (a thread about to sleep) joins the last chunk.
+        // A small remainder (a thread about to sleep) joins the last chunk;
+        // a full one is queued as it is, never copied.
         if let Some(last) = chunks.full.last_mut() {
-            if last.capacity() - last.len() >= self.staged.len() {
+            if self.staged.len() <= MERGE_AT && last.capacity() - last.len() >= self.staged.len() {
                 last.extend_from_slice(&self.staged);
                 self.staged.clear();
                 return;
@@ -172,7 +177,7 @@ thread_local! {
     static STAGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Staged lines go to the shared buffer once they reach this size, when
+/// Staged lines are queued for the flusher once they reach this size, when
 /// the thread is about to wait for work ([`hand_off`]), and when it exits.
 pub const STAGE_AT: usize = 8 * 1024;
 

@@ -7,8 +7,11 @@
 //! ids are 16 lowercase hex digits: a random 64-bit start drawn once per
 //! thread (from the standard library's per-process hash keys, the clock and
 //! the thread) plus a per-thread counter, so they are unique within a
-//! process and, with overwhelming probability, across restarts, and cost no
-//! shared atomic or syscall per request.
+//! process and, with overwhelming probability, across restarts. They cost
+//! no lock, no syscall and no allocation per request: their text is written
+//! 256 at a time into a 4 KiB buffer of the thread's, and each response's
+//! header value is a slice of it (a reference count that stays with the
+//! thread; the buffer is freed with the last value that refers to it).
 //!
 //! While the rest of the chain runs, a `tracing` span named `request` with
 //! the field `id` is entered, so every event a handler logs through
