@@ -1,7 +1,8 @@
 //! The routes the benchmark compares against other servers: `/plaintext`,
 //! `/json` (serialised per request) and `/users/:id`.
 //!
-//! Run: `PORT=8080 cargo run --release --example bench`.
+//! Run: `PORT=8080 cargo run --release --example bench`. It sends no
+//! `Server` header, like the benchmark's peers.
 //!
 //! With `BENCH_MIDDLEWARE=1` (or a comma list of `log`, `id`, `cors`) the
 //! everyday middleware are on, as an
@@ -31,6 +32,11 @@ fn main() -> std::io::Result<()> {
         .unwrap_or(8080);
     let mut server = Server::new(ServerConfig {
         port,
+        // hyper and actix-web send no `Server` header: without ours every
+        // server in the benchmark sends the same header set and the same
+        // number of bytes, so the load generator's work per response is
+        // the same for all.
+        server_header: None,
         ..Default::default()
     });
     // "1" or a comma list of log, id, cors (to measure one at a time).
