@@ -470,6 +470,18 @@ fn bad_middleware_settings_exit_2_naming_the_field() {
         err.contains("`server.middleware`") && err.contains("[cors]"),
         "{err}"
     );
+    // A log file that cannot be opened is not a bad value but a server
+    // that cannot run: exit 1, naming the setting, before it listens.
+    let root = dir.0.to_string_lossy().into_owned();
+    let (code, _, err) = output(
+        &[&root, "--port", "0"],
+        &[("HTTPSERVER_LOG_FILE", "/nonexistent-dir/access.log")],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`log.file`") && err.contains("cannot start"),
+        "{err}"
+    );
 }
 
 /// Sends `request` on a fresh connection; the status and the whole answer.
