@@ -87,7 +87,9 @@ impl fmt::Debug for Body {
 #[derive(Debug)]
 pub struct Response {
     status: StatusCode,
-    headers: HeaderMap,
+    /// Boxed so that a response is small to move through the middleware
+    /// chain (a `HeaderMap` is 96 bytes); the box is recycled per thread.
+    headers: Box<HeaderMap>,
     body: Body,
     /// The client was already answered by a request deadline: write
     /// nothing, close the connection.
@@ -149,6 +151,11 @@ impl Response {
     /// Replaces the body.
     pub fn set_body(&mut self, body: Body) {
         self.body = body;
+    }
+
+    /// The header map, boxed, for [`recycle_headers`] once written.
+    pub(crate) fn into_headers(self) -> Box<HeaderMap> {
+        self.headers
     }
 
     /// Takes the body out, leaving it empty.
@@ -254,7 +261,7 @@ impl Response {
         };
         let mut res = http::Response::new(body);
         *res.status_mut() = self.status;
-        *res.headers_mut() = self.headers;
+        *res.headers_mut() = *self.headers;
         Ok(res)
     }
 }
@@ -265,7 +272,7 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
         let bytes: Bytes = body.into();
         Response {
             status: parts.status,
-            headers: parts.headers,
+            headers: Box::new(parts.headers),
             body: if bytes.is_empty() {
                 Body::Empty
             } else {
@@ -279,11 +286,11 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
 thread_local! {
     /// A cleared header map kept by each worker thread, so building a
     /// response on the hot path does not allocate one.
-    static SPARE_HEADERS: Cell<Option<HeaderMap>> = const { Cell::new(None) };
+    static SPARE_HEADERS: Cell<Option<Box<HeaderMap>>> = const { Cell::new(None) };
 }
 
 /// Keeps `map`'s allocation for the next [`Response::new`] on this thread.
-pub(crate) fn recycle_headers(mut map: HeaderMap) {
+pub(crate) fn recycle_headers(mut map: Box<HeaderMap>) {
     if map.capacity() <= 64 {
         map.clear();
         SPARE_HEADERS.with(|spare| spare.set(Some(map)));

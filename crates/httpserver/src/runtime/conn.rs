@@ -609,7 +609,7 @@ impl Conn {
             shared.server_header(),
             || codec::http_date_at(shared.clock.unix_secs()),
         );
-        crate::response::recycle_headers(std::mem::take(res.headers_mut()));
+        crate::response::recycle_headers(res.into_headers());
         if !keep_alive {
             self.close_after_write = true;
         }
