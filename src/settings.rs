@@ -297,6 +297,14 @@ impl Loader {
             .map_err(|e: toml::de::Error| SettingsError(format!("{source}: {}", e.message())))?;
         // Checked alone first, so the error is about this file.
         check(&table, &source)?;
+        if let Some(Value::Table(server)) = table.get("server") {
+            if server.contains_key("middleware") {
+                return Err(SettingsError(format!(
+                    "invalid config field `server.middleware` (from {source}): set the [log], \
+                     [cors], [compression], [rate_limit], [security] and [guards] tables instead"
+                )));
+            }
+        }
         for (t, fields) in &table {
             if let Value::Table(fields) = fields {
                 for (field, value) in fields {

@@ -470,6 +470,11 @@ fn bad_middleware_settings_exit_2_naming_the_field() {
         err.contains("`server.middleware`") && err.contains("[cors]"),
         "{err}"
     );
+    // Even when what it says is the default.
+    std::fs::write(&config, "[server.middleware.cors]\n").expect("write config");
+    let (code, _, err) = output(&["--print-config", "--config", &config], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`server.middleware`"), "{err}");
     // A log file that cannot be opened is not a bad value but a server
     // that cannot run: exit 1, naming the setting, before it listens.
     let root = dir.0.to_string_lossy().into_owned();
