@@ -98,7 +98,9 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The middleware tables as the library's [`MiddlewareConfig`].
+    /// The middleware tables as the library's [`MiddlewareConfig`]. (They
+    /// are fields of their own, not a flattened `MiddlewareConfig`, because
+    /// serde cannot combine `flatten` with `deny_unknown_fields`.)
     pub(crate) fn middleware(&self) -> MiddlewareConfig {
         MiddlewareConfig {
             log: self.log.clone(),

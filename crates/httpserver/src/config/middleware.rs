@@ -99,7 +99,7 @@ impl MiddlewareConfig {
         self.log.format()?;
         self.cors.build()?;
         self.compression.build()?;
-        self.rate_limit.check()?;
+        self.rate_limit.build()?;
         self.guards.timeout()?;
         self.guards.auth()?;
         Ok(())
@@ -436,44 +436,31 @@ impl RateLimitConfig {
         Ok(Some(limiter))
     }
 
-    /// Everything checked, the Redis URL parsed (not connected to).
-    fn check(&self) -> Result<(), ConfigError> {
-        self.limiter()?;
+    /// The rate limiter, if a limit is set: in memory, or shared through
+    /// Redis when `redis_url` is set. Making it has no side effect (the
+    /// Redis URL is parsed, not connected to), so validation calls it too.
+    ///
+    /// # Errors
+    ///
+    /// A limit, proxy list or policy that does not parse, or a Redis URL
+    /// that is not usable (or a build without the `redis` feature), also
+    /// when no limit is set.
+    pub fn build(&self) -> Result<Option<RateLimit>, ConfigError> {
+        let limiter = self.limiter()?;
         if self.redis_url.trim().is_empty() {
-            return Ok(());
+            return Ok(limiter);
         }
         #[cfg(feature = "redis")]
         {
-            crate::middleware::RedisStore::new(self.redis_url.trim())
-                .map(drop)
-                .map_err(|e| error("middleware.rate_limit.redis_url", e))
+            let store = crate::middleware::RedisStore::new(self.redis_url.trim())
+                .map_err(|e| error("middleware.rate_limit.redis_url", e))?;
+            Ok(limiter.map(|l| l.store(store)))
         }
         #[cfg(not(feature = "redis"))]
         Err(error(
             "middleware.rate_limit.redis_url",
             "this build has no Redis support (the `redis` feature)",
         ))
-    }
-
-    /// The rate limiter, if a limit is set: in memory, or shared through
-    /// Redis when `redis_url` is set.
-    ///
-    /// # Errors
-    ///
-    /// A limit, proxy list or policy that does not parse, or a Redis URL
-    /// that is not usable (or a build without the `redis` feature).
-    pub fn build(&self) -> Result<Option<RateLimit>, ConfigError> {
-        self.check()?;
-        let Some(limiter) = self.limiter()? else {
-            return Ok(None);
-        };
-        #[cfg(feature = "redis")]
-        if !self.redis_url.trim().is_empty() {
-            let store = crate::middleware::RedisStore::new(self.redis_url.trim())
-                .map_err(|e| error("middleware.rate_limit.redis_url", e))?;
-            return Ok(Some(limiter.store(store)));
-        }
-        Ok(Some(limiter))
     }
 }
 

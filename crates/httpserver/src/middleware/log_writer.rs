@@ -440,6 +440,18 @@ mod tests {
         }
     }
 
+    /// An output that blocks while the test holds the gate.
+    struct Gated(Arc<Mutex<()>>, Shared);
+    impl Write for Gated {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let _g = self.0.lock().unwrap();
+            self.1.write(b)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn every_line_from_every_thread_arrives_by_drop() {
         let out = Shared::default();
@@ -491,16 +503,6 @@ mod tests {
         // A worker that sleeps after every request hands off one line at a
         // time; queued one chunk each, 20,000 of them would pass the cap.
         let gate = Arc::new(Mutex::new(()));
-        struct Gated(Arc<Mutex<()>>, Shared);
-        impl Write for Gated {
-            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-                let _g = self.0.lock().unwrap();
-                self.1.write(b)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let out = Shared::default();
         let held = gate.lock().unwrap();
         let writer = LogWriter::new(Box::new(Gated(gate.clone(), out.clone()))).unwrap();
@@ -519,20 +521,10 @@ mod tests {
 
     #[test]
     fn a_stuck_output_drops_and_counts_lines_instead_of_growing() {
-        struct Stuck(Arc<Mutex<()>>, Shared);
-        impl Write for Stuck {
-            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-                let _g = self.0.lock().unwrap();
-                self.1.write(b)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
         let gate = Arc::new(Mutex::new(()));
         let out = Shared::default();
         let held = gate.lock().unwrap();
-        let writer = LogWriter::new(Box::new(Stuck(gate.clone(), out.clone()))).unwrap();
+        let writer = LogWriter::new(Box::new(Gated(gate.clone(), out.clone()))).unwrap();
         // Wait until the flusher is blocked on the gate with an empty batch
         // or not; either way at most one buffer's worth can be in flight.
         let line = vec![b'x'; 1023];

@@ -159,18 +159,18 @@ thread_local! {
 fn generate_with_value() -> (RequestId, HeaderValue) {
     let text = BLOCK.with(|block| {
         let mut block = block.borrow_mut();
-        let blk = match block.take() {
+        let blk = match &mut *block {
             Some(b) if b.used < BLOCK_IDS => b,
-            Some(b) => IdBlock::starting_at(b.first.wrapping_add(BLOCK_IDS)),
-            None => IdBlock::starting_at(thread_start()),
+            other => {
+                let first = other
+                    .as_ref()
+                    .map_or_else(thread_start, |b| b.first.wrapping_add(BLOCK_IDS));
+                other.insert(IdBlock::starting_at(first))
+            }
         };
         let at = blk.used as usize * ID_LEN;
-        let text = blk.text.slice(at..at + ID_LEN);
-        *block = Some(IdBlock {
-            used: blk.used + 1,
-            ..blk
-        });
-        text
+        blk.used += 1;
+        blk.text.slice(at..at + ID_LEN)
     });
     let id = RequestId::from_acceptable(&text);
     // Hex digits are always a valid value.
