@@ -244,12 +244,11 @@ impl Server {
     }
 
     fn start_inner(self) -> std::io::Result<runtime::Running> {
+        let invalid =
+            |e: crate::ConfigError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         // Checked before any layer is built (opening a log file, say).
-        self.config
-            .validate()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-        let middleware = with_configured(&self.config, self.middleware)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.config.validate().map_err(invalid)?;
+        let middleware = with_configured(&self.config, self.middleware).map_err(invalid)?;
         let app = App {
             tree: self.router.into_tree(),
             middleware,

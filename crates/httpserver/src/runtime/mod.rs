@@ -234,11 +234,10 @@ pub(crate) struct Running {
     pub(crate) local_addr: SocketAddr,
 }
 
-/// Binds, starts the workers, and returns. The caller runs [`timer_loop`].
+/// Binds, starts the workers, and returns. The caller has validated
+/// `config` (`Server::start` does, before it builds the middleware) and
+/// runs [`timer_loop`].
 pub(crate) fn start(app: App, config: ServerConfig) -> std::io::Result<Running> {
-    config
-        .validate()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     if let Ok(limit) = sys::raise_nofile_limit() {
         if limit < config.max_connections as u64 + 64 {
             tracing::warn!(
