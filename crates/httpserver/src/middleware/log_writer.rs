@@ -365,6 +365,77 @@ impl Inner {
     }
 }
 
+/// How often (in bytes written) a log file's older pages are let go of.
+pub const FILE_CACHE_STEP: u64 = 2 * 1024 * 1024;
+/// How far behind its end a log file's pages may stay in the page cache:
+/// older ones are dropped once written back.
+pub const FILE_CACHE_BEHIND: u64 = 4 * FILE_CACHE_STEP;
+
+/// A log file opened for appending that does not fill the page cache.
+///
+/// A busy access log writes gigabytes that are never read back; left in
+/// the page cache they push out what is read (the files a server serves).
+/// Every [`FILE_CACHE_STEP`] bytes, the pages of the last
+/// [`FILE_CACHE_BEHIND`] bytes are advised away (`posix_fadvise`
+/// `DONTNEED`): the dirty ones are queued for writeback, the ones already
+/// written back are dropped, so a page gets a few chances to be dropped
+/// after it is written. The freed pages are the next ones the kernel hands
+/// out, still warm, for the following lines. Nothing waits for the disk;
+/// on a disk too slow to keep up, the pages it has not written stay cached
+/// as they would without this.
+pub(crate) struct LogFile {
+    file: std::fs::File,
+    /// End of the file when it was last advised.
+    advised: u64,
+}
+
+impl LogFile {
+    pub(crate) fn new(mut file: std::fs::File) -> LogFile {
+        use std::io::Seek;
+        let advised = file.stream_position().unwrap_or(0);
+        LogFile { file, advised }
+    }
+
+    /// Lets go of the older pages once [`FILE_CACHE_STEP`] bytes have been
+    /// written since the last time.
+    fn trim(&mut self) {
+        use std::io::Seek;
+        // Appending: the position is the end of what was written.
+        let Ok(end) = self.file.stream_position() else {
+            return;
+        };
+        if end < self.advised {
+            // Truncated from outside (log rotation by copy and truncate).
+            self.advised = end;
+        }
+        if end - self.advised < FILE_CACHE_STEP {
+            return;
+        }
+        let from = end.saturating_sub(FILE_CACHE_BEHIND);
+        if let Err(e) = crate::runtime::sys::drop_cached(&self.file, from, end - from) {
+            tracing::debug!(error = %e, "access log: cannot advise the page cache");
+        }
+        self.advised = end;
+    }
+}
+
+impl Write for LogFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.file.write_vectored(bufs)
+    }
+
+    /// The flusher calls this once per round: the place to trim.
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.trim();
+        Ok(())
+    }
+}
+
 /// Writes every chunk, in order, [`MAX_IOV`] to a vectored write.
 fn write_chunks(out: &mut dyn Write, chunks: &[Vec<u8>]) -> io::Result<()> {
     let mut slices = Vec::with_capacity(chunks.len().min(MAX_IOV));
@@ -540,5 +611,66 @@ mod tests {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("access log line(s) dropped"));
         assert!(out.0.lock().unwrap().len() <= 3 * MAX_BUFFERED);
+    }
+
+    #[test]
+    fn a_log_file_keeps_only_its_last_megabytes_in_the_page_cache() {
+        // In the package's own folder: a temporary directory may be a
+        // tmpfs, whose pages cannot be dropped.
+        let dir = std::env::current_dir().unwrap();
+        let path = dir.join(format!(".hs-log-file-{}", std::process::id()));
+        let plain_path = dir.join(format!(".hs-log-plain-{}", std::process::id()));
+        struct Remove(Vec<std::path::PathBuf>);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                for p in &self.0 {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+        let _remove = Remove(vec![path.clone(), plain_path.clone()]);
+        let open = |p: &std::path::Path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap()
+        };
+        let round = vec![b'x'; 64 * 1024];
+        let total = 6 * FILE_CACHE_BEHIND;
+        let mut log = LogFile::new(open(&path));
+        let mut plain = open(&plain_path);
+        let mut written = 0;
+        while written < total {
+            log.write_all(&round).unwrap();
+            log.flush().unwrap();
+            plain.write_all(&round).unwrap();
+            written += round.len() as u64;
+            if written % (4 * FILE_CACHE_STEP) == 0 {
+                // Let writeback catch up, as a disk does between rounds.
+                log.file.sync_data().unwrap();
+            }
+        }
+        // (The page cache is the file's: a reading handle sees it.)
+        let cached_pages = |p: &std::path::Path| {
+            crate::runtime::sys::cached_pages(&std::fs::File::open(p).unwrap())
+        };
+        let (cached, pages) = cached_pages(&path).unwrap();
+        let (plain_cached, plain_pages) = cached_pages(&plain_path).unwrap();
+        assert_eq!(pages, plain_pages);
+        assert!(
+            plain_cached > plain_pages * 9 / 10,
+            "{plain_cached} of {plain_pages}"
+        );
+        // At most the last FILE_CACHE_BEHIND and the step being written, and
+        // a few pages that were under writeback each time they were advised.
+        let bound = ((FILE_CACHE_BEHIND + 2 * FILE_CACHE_STEP) / 4096) as usize;
+        assert!(cached <= bound, "{cached} of {pages} cached; bound {bound}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), total);
+        // Truncated from outside: it starts counting again, no panic.
+        log.file.set_len(0).unwrap();
+        log.write_all(b"after\n").unwrap();
+        log.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"after\n");
     }
 }

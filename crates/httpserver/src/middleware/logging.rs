@@ -163,7 +163,9 @@ impl Logging {
             .append(true)
             .open(path)?;
         self.colour = false;
-        Ok(self.to_writer(file))
+        // The log's written pages leave the page cache as they reach the
+        // disk (see `LogFile`).
+        Ok(self.to_writer(super::log_writer::LogFile::new(file)))
     }
 
     /// Writes to any writer (a socket, a pipe, a test buffer).

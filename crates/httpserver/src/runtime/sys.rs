@@ -272,6 +272,69 @@ pub(crate) fn sendfile(
     Ok(n.unsigned_abs())
 }
 
+/// Tells the kernel that the cached pages of `len` bytes of `file` from
+/// `offset` will not be read again (`posix_fadvise(2)`, `DONTNEED`): dirty
+/// ones are queued for writeback, clean ones are dropped from the page
+/// cache. Advisory: it changes no byte of the file.
+pub(crate) fn drop_cached(file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "file range too large",
+        ));
+    };
+    // SAFETY: the descriptor is borrowed from a live `File` for the whole
+    // call, so it is open; no memory is passed.
+    let err =
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
+    // posix_fadvise returns the error number instead of setting errno.
+    if err == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(err))
+    }
+}
+
+/// How many pages of `file` are in the page cache, and how many it has
+/// (`mincore(2)` over a mapping of it), for tests of [`drop_cached`].
+#[cfg(test)]
+pub(crate) fn cached_pages(file: &std::fs::File) -> io::Result<(usize, usize)> {
+    let len = usize::try_from(file.metadata()?.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large"))?;
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    // SAFETY: sysconf takes no pointers.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    // SAFETY: a new read-only shared mapping of a descriptor borrowed from
+    // a live `File`; the kernel picks the address. It is never read
+    // through: it only names the pages for mincore and is unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if addr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let mut vec = vec![0u8; len.div_ceil(page)];
+    // SAFETY: `addr` is the page-aligned start of a mapping of `len` bytes,
+    // and `vec` has one byte for each of its pages, as mincore writes.
+    let ret = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+    let err = io::Error::last_os_error();
+    // SAFETY: unmaps exactly the mapping made above; nothing refers to it.
+    unsafe { libc::munmap(addr, len) };
+    if ret != 0 {
+        return Err(err);
+    }
+    Ok((vec.iter().filter(|&&b| b & 1 == 1).count(), vec.len()))
+}
+
 /// Opens `path`, relative to the directory `dir`, for reading with
 /// `openat2(2)`: non-blocking (so a FIFO cannot hold the caller; reads of
 /// regular files ignore the flag), close-on-exec, no controlling terminal.
@@ -547,5 +610,40 @@ mod tests {
         let mut end = data.len() as u64;
         assert_eq!(sendfile(&s2, &file, &mut end, 10).unwrap(), 0);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn dropped_pages_leave_the_page_cache_and_the_bytes_stay() {
+        use std::io::Write;
+        // In the package's own folder: a temporary directory may be a
+        // tmpfs, whose pages cannot be dropped.
+        let path = std::env::current_dir()
+            .unwrap()
+            .join(format!(".hs-drop-cached-{}", std::process::id()));
+        struct Remove(std::path::PathBuf);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+        let _remove = Remove(path.clone());
+        let data: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(&data).unwrap();
+        file.sync_all().unwrap();
+        // Mapped for reading by mincore: a reading handle to the same file.
+        let file = std::fs::File::open(&path).unwrap();
+        let (cached, pages) = cached_pages(&file).unwrap();
+        assert_eq!(pages, data.len().div_ceil(4096));
+        // Just written: in the cache (the count is real, not always 0).
+        assert!(cached > pages * 9 / 10, "{cached} of {pages} cached");
+        drop_cached(&file, 0, data.len() as u64).unwrap();
+        let (cached, _) = cached_pages(&file).unwrap();
+        assert!(cached < pages / 10, "{cached} of {pages} still cached");
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        // Not a file: the kernel's error, not a panic.
+        let (r, _w) = std::io::pipe().unwrap();
+        let pipe = std::fs::File::from(std::os::fd::OwnedFd::from(r));
+        assert!(drop_cached(&pipe, 0, 10).is_err());
     }
 }
