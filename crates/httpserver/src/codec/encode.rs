@@ -60,6 +60,18 @@ pub fn framing_for(status: StatusCode, version: Version, len: Option<u64>) -> (B
     }
 }
 
+/// Appends `n` in decimal.
+///
+/// Byte by byte on purpose: `extend_from_slice` of the digits just
+/// formatted would read them back with wider loads than the narrow stores
+/// that wrote them, which the processor cannot forward from its store
+/// buffer, so every number would stall until those stores retire.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    for &d in itoa::Buffer::new().format(n).as_bytes() {
+        out.push(d);
+    }
+}
+
 /// Writes the status line and header section of a response to `out`.
 ///
 /// The encoder owns framing and connection headers: `Content-Length`,
@@ -135,7 +147,7 @@ pub(crate) fn encode_head_dated(
     match framing {
         BodyFraming::Length(n) => {
             out.extend_from_slice(b"Content-Length: ");
-            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            push_decimal(out, n);
             out.extend_from_slice(b"\r\n");
         }
         BodyFraming::Chunked if !cx.head => {

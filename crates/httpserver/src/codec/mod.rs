@@ -33,11 +33,11 @@ mod token;
 pub use chunked::{ChunkedDecoder, ChunkedLimits, Decoded};
 pub(crate) use date::http_date_at;
 pub use date::{http_date, DATE_LEN};
-pub(crate) use encode::encode_head_dated;
 pub use encode::{
     encode_chunk, encode_head, encode_last_chunk, framing_for, write_status_line, BodyFraming,
     EncodeContext,
 };
+pub(crate) use encode::{encode_head_dated, push_decimal};
 pub use error::ParseError;
 pub use parse::{
     find_head_end, parse_request, Framing, HeaderSpan, Limits, RequestHead, Span, Status,

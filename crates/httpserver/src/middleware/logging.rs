@@ -46,6 +46,7 @@ use http::StatusCode;
 
 use super::log_writer::{LogWriter, Output};
 use super::{Middleware, Next};
+use crate::codec::push_decimal;
 use crate::response::Body;
 use crate::{Request, Response};
 
@@ -226,8 +227,8 @@ impl Logging {
 
 /// What one line says.
 struct Record<'a> {
-    /// When the request arrived, wall clock.
-    start: SystemTime,
+    /// When the request arrived: wall clock, microseconds since the epoch.
+    start: u64,
     id: Option<&'a str>,
     req: &'a Request,
     status: StatusCode,
@@ -292,9 +293,10 @@ thread_local! {
     static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     static CLOCK: std::cell::RefCell<(u64, String, String)> =
         const { std::cell::RefCell::new((u64::MAX, String::new(), String::new())) };
-    /// A monotonic instant and the wall clock read with it, renewed every
-    /// second: wall times of other instants are worked out from it.
-    static ANCHOR: std::cell::Cell<Option<(Instant, SystemTime)>> =
+    /// A monotonic instant and the wall clock read with it (microseconds
+    /// since the epoch), renewed every second: wall times of other instants
+    /// are worked out from it.
+    static ANCHOR: std::cell::Cell<Option<(Instant, u64)>> =
         const { std::cell::Cell::new(None) };
 }
 
@@ -303,22 +305,24 @@ thread_local! {
 /// (at most 500 ppm under NTP) stays below a millisecond.
 const ANCHOR_FOR: Duration = Duration::from_secs(1);
 
-/// The wall-clock time of `at`, given that the monotonic clock read `now`
-/// (not before `at`) a moment ago.
-fn wall_clock(at: Instant, now: Instant) -> SystemTime {
+/// The wall-clock time of `at` in microseconds since the epoch, given that
+/// the monotonic clock read `now` (not before `at`) a moment ago.
+fn wall_clock(at: Instant, now: Instant) -> u64 {
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     let anchor = ANCHOR.with(|a| match a.get() {
         Some((inst, wall)) if now.saturating_duration_since(inst) < ANCHOR_FOR => (inst, wall),
         _ => {
-            let fresh = (now, SystemTime::now());
-            a.set(Some(fresh));
-            fresh
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, micros);
+            a.set(Some((now, wall)));
+            (now, wall)
         }
     });
     let (inst, wall) = anchor;
-    if at >= inst {
-        wall + (at - inst)
-    } else {
-        wall.checked_sub(inst - at).unwrap_or(wall)
+    match at.checked_duration_since(inst) {
+        Some(after) => wall.saturating_add(micros(after)),
+        None => wall.saturating_sub(micros(inst.saturating_duration_since(at))),
     }
 }
 
@@ -339,19 +343,11 @@ fn body_len(res: &Response) -> Option<u64> {
     }
 }
 
-/// Appends a number in decimal.
-fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
 fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8>) {
     let ua = r.req.header_bytes("user-agent");
     let referer = r.req.header_bytes("referer");
     let peer = r.req.peer_addr();
-    let millis = r
-        .start
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_millis());
+    let millis = (r.start / 1000 % 1000) as u32;
     match format {
         LogFormat::Json => {
             out.extend_from_slice(b"{\"time\":\"");
@@ -376,14 +372,14 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8
             out.extend_from_slice(b",\"query\":");
             json_opt(out, r.req.query_bytes());
             out.extend_from_slice(b",\"status\":");
-            push_int(out, r.status.as_u16());
+            push_decimal(out, r.status.as_u16());
             out.extend_from_slice(b",\"bytes\":");
             match r.bytes {
-                Some(b) => push_int(out, b),
+                Some(b) => push_decimal(out, b),
                 None => out.extend_from_slice(b"null"),
             }
             out.extend_from_slice(b",\"duration_ms\":");
-            push_int(out, r.micros / 1000);
+            push_decimal(out, r.micros / 1000);
             out.push(b'.');
             push_millis(out, (r.micros % 1000) as u32);
             out.extend_from_slice(b",\"user_agent\":");
@@ -406,10 +402,10 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8
             out.push(b' ');
             out.extend_from_slice(version(r.req.version()).as_bytes());
             out.extend_from_slice(b"\" ");
-            push_int(out, r.status.as_u16());
+            push_decimal(out, r.status.as_u16());
             out.push(b' ');
             match r.bytes {
-                Some(b) if b > 0 => push_int(out, b),
+                Some(b) if b > 0 => push_decimal(out, b),
                 _ => out.push(b'-'),
             }
             if format == LogFormat::Combined {
@@ -471,11 +467,11 @@ fn version(v: http::Version) -> &'static str {
     }
 }
 
-/// Calls `f` with this second formatted as ISO 8601 (`2026-12-01T20:41:07`)
-/// and as the Common Log Format's `01/Dec/2026:20:41:07 +0000`, cached per
-/// thread for the second.
-fn with_time(t: SystemTime, f: impl FnOnce(&str, &str)) {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+/// Calls `f` with the second of `micros` (since the epoch) formatted as ISO
+/// 8601 (`2026-12-01T20:41:07`) and as the Common Log Format's
+/// `01/Dec/2026:20:41:07 +0000`, cached per thread for the second.
+fn with_time(micros: u64, f: impl FnOnce(&str, &str)) {
+    let secs = micros / 1_000_000;
     CLOCK.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {
@@ -546,7 +542,7 @@ fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                push_int(out, *o);
+                push_decimal(out, *o);
             }
         }
         std::net::IpAddr::V6(v6) => {
@@ -565,7 +561,7 @@ fn push_addr(out: &mut Vec<u8>, addr: std::net::SocketAddr) {
         push_ip(out, addr.ip());
     }
     out.push(b':');
-    push_int(out, addr.port());
+    push_decimal(out, addr.port());
 }
 
 /// Appends a JSON string; invalid UTF-8 becomes U+FFFD.

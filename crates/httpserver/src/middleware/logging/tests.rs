@@ -241,10 +241,12 @@ fn format_names_parse() {
 
 #[test]
 fn wall_clock_of_an_instant_follows_the_system_clock() {
-    let close = |a: SystemTime, b: SystemTime| {
+    let close = |a: u64, b: SystemTime| {
+        let a = UNIX_EPOCH + Duration::from_micros(a);
         let d = a.duration_since(b).unwrap_or_else(|e| e.duration());
         d < Duration::from_millis(20)
     };
+    let micros = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_micros() as u64;
     let now = Instant::now();
     let sys = SystemTime::now();
     let before = now - Duration::from_millis(250);
@@ -260,9 +262,9 @@ fn wall_clock_of_an_instant_follows_the_system_clock() {
     // is used for at most ANCHOR_FOR, then renewed.
     let now = Instant::now();
     let skewed = SystemTime::now() - Duration::from_secs(3600);
-    ANCHOR.with(|a| a.set(Some((now, skewed))));
+    ANCHOR.with(|a| a.set(Some((now, micros(skewed)))));
     assert!(close(wall_clock(now, now), skewed));
     let stale = now - ANCHOR_FOR - Duration::from_millis(1);
-    ANCHOR.with(|a| a.set(Some((stale, skewed))));
+    ANCHOR.with(|a| a.set(Some((stale, micros(skewed)))));
     assert!(close(wall_clock(now, now), SystemTime::now()));
 }
