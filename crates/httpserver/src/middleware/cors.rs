@@ -61,7 +61,9 @@
 //! assert!(err.to_string().contains("credentials"));
 //! ```
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -308,6 +310,7 @@ impl CorsBuilder {
         let max_age = self.max_age.map(|d| HeaderValue::from(d.as_secs()));
         Ok(Cors {
             inner: Arc::new(Policy {
+                id: NEXT_POLICY.fetch_add(1, Ordering::Relaxed),
                 origin,
                 methods,
                 headers,
@@ -370,6 +373,8 @@ enum Joined {
 
 #[derive(Debug)]
 struct Policy {
+    /// Names the policy in each thread's [`LISTED`] copies.
+    id: u64,
     origin: OriginRule,
     methods: Joined,
     headers: Joined,
@@ -409,6 +414,7 @@ impl Cors {
     pub fn permissive() -> Cors {
         Cors {
             inner: Arc::new(Policy {
+                id: NEXT_POLICY.fetch_add(1, Ordering::Relaxed),
                 origin: OriginRule::Any,
                 methods: Joined::Value(Some(HeaderValue::from_static("*"))),
                 headers: Joined::Value(Some(HeaderValue::from_static("*"))),
@@ -418,6 +424,42 @@ impl Cors {
             }),
         }
     }
+}
+
+/// Numbers policies for [`LISTED`] (an address could be reused).
+static NEXT_POLICY: AtomicU64 = AtomicU64::new(0);
+/// Most policies whose values one thread keeps.
+const LISTED_POLICIES: usize = 8;
+
+thread_local! {
+    /// This thread's header values of the listed origins of the last few
+    /// policies it used. Echoing a listed origin clones one: a reference
+    /// count only this thread touches, instead of an allocation, a copy and
+    /// a validation per response.
+    static LISTED: RefCell<Vec<(u64, Vec<Option<HeaderValue>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// The header value of entry `i` of the origin list of policy `id`.
+fn listed_value(id: u64, list: &[String], i: usize) -> Option<HeaderValue> {
+    LISTED
+        .try_with(|cell| {
+            let mut kept = cell.try_borrow_mut().ok()?;
+            let at = match kept.iter().position(|(p, _)| *p == id) {
+                Some(at) => at,
+                None => {
+                    if kept.len() >= LISTED_POLICIES {
+                        kept.remove(0);
+                    }
+                    let values = list.iter().map(|o| HeaderValue::from_str(o).ok());
+                    kept.push((id, values.collect()));
+                    kept.len() - 1
+                }
+            };
+            kept[at].1.get(i).cloned().flatten()
+        })
+        .ok()
+        .flatten()
 }
 
 impl Policy {
@@ -436,11 +478,18 @@ impl Policy {
             OriginRule::Any => Some(HeaderValue::from_static("*")),
             OriginRule::Mirror if origin == b"null" => None,
             OriginRule::Mirror => echo(),
-            OriginRule::List(list) => list
-                .iter()
-                .any(|o| o.as_bytes().eq_ignore_ascii_case(origin))
-                .then(echo)
-                .flatten(),
+            OriginRule::List(list) => {
+                let i = list
+                    .iter()
+                    .position(|o| o.as_bytes().eq_ignore_ascii_case(origin))?;
+                // The value must be the request's origin byte for byte;
+                // browsers send the lowercase form the list holds.
+                if list[i].as_bytes() == origin {
+                    listed_value(self.id, list, i).or_else(echo)
+                } else {
+                    echo()
+                }
+            }
             OriginRule::Predicate(f) => std::str::from_utf8(origin)
                 .is_ok_and(|o| f(o, req))
                 .then(echo)

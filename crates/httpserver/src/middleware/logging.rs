@@ -153,7 +153,10 @@ impl Logging {
         self.to_writer(io::stderr())
     }
 
-    /// Appends to the file at `path`, creating it if needed.
+    /// Appends to the file at `path`, creating it if needed. Only the last
+    /// 8 MiB of the file stay in the page cache: older pages are advised
+    /// away once written back, so a busy log does not push the files a
+    /// server reads out of memory.
     ///
     /// # Errors
     ///

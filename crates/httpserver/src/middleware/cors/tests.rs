@@ -505,3 +505,46 @@ fn vary_is_merged_not_duplicated() {
     });
     assert_eq!(vary(&res), ["accept-encoding", "origin"]);
 }
+
+#[test]
+fn each_policy_echoes_its_own_listed_origins_across_many_policies() {
+    // More policies than a thread keeps values for, used in turn, twice:
+    // every answer is the origin of its own policy's list.
+    let policies: Vec<(String, Cors)> = (0..LISTED_POLICIES + 3)
+        .map(|n| {
+            let origin = format!("https://app{n}.example.com");
+            let cors = Cors::builder()
+                .allow_origin(AllowOrigin::list([
+                    origin.clone(),
+                    "https://x.example".into(),
+                ]))
+                .build()
+                .unwrap();
+            (origin, cors)
+        })
+        .collect();
+    for _ in 0..2 {
+        for (n, (origin, cors)) in policies.iter().enumerate() {
+            let (res, _) = run(cors, req("GET", &[("origin", origin)]));
+            assert_eq!(get(&res, "access-control-allow-origin"), Some(&origin[..]));
+            let (res, _) = run(cors, req("GET", &[("origin", "https://x.example")]));
+            assert_eq!(
+                get(&res, "access-control-allow-origin"),
+                Some("https://x.example")
+            );
+            // Another policy's origin is not this one's.
+            let other = &policies[(n + 1) % policies.len()].0;
+            let (res, _) = run(cors, req("GET", &[("origin", other)]));
+            assert_eq!(get(&res, "access-control-allow-origin"), None);
+        }
+    }
+    // An origin in other letter case matches and is echoed as sent.
+    let (res, _) = run(
+        &policies[0].1,
+        req("GET", &[("origin", "HTTPS://APP0.example.com")]),
+    );
+    assert_eq!(
+        get(&res, "access-control-allow-origin"),
+        Some("HTTPS://APP0.example.com")
+    );
+}
