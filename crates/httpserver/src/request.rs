@@ -160,6 +160,13 @@ impl Request {
             .map(crate::middleware::RequestId::as_str)
     }
 
+    /// [`request_id`](Self::request_id) as bytes, without the UTF-8 check.
+    pub(crate) fn request_id_bytes(&self) -> Option<&[u8]> {
+        self.request_id
+            .as_ref()
+            .map(crate::middleware::RequestId::as_bytes)
+    }
+
     pub(crate) fn set_request_id(&mut self, id: crate::middleware::RequestId) {
         self.request_id = Some(id);
     }

@@ -232,7 +232,9 @@ impl Logging {
 struct Record<'a> {
     /// When the request arrived: wall clock, microseconds since the epoch.
     start: u64,
-    id: Option<&'a str>,
+    /// Visible ASCII only (an accepted or generated id, or the response's
+    /// header when it is text).
+    id: Option<&'a [u8]>,
     req: &'a Request,
     status: StatusCode,
     bytes: Option<u64>,
@@ -259,10 +261,11 @@ impl Middleware for Logging {
                 )
             }
         };
-        let id = req.request_id().or_else(|| {
+        let id = req.request_id_bytes().or_else(|| {
             res.headers()
                 .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.to_str().is_ok())
+                .map(http::HeaderValue::as_bytes)
         });
         let record = Record {
             start: wall_clock(received, end),
@@ -275,7 +278,7 @@ impl Middleware for Logging {
         self.emit(&record);
         if let Some((msg, payload)) = panic {
             tracing::error!(
-                request_id = id.unwrap_or("-"),
+                request_id = %String::from_utf8_lossy(id.unwrap_or(b"-")),
                 method = %req.method(),
                 path = req.path(),
                 panic = %msg,
@@ -358,7 +361,7 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8
             out.push(b'.');
             push_millis(out, millis);
             out.extend_from_slice(b"Z\",\"request_id\":");
-            json_opt(out, r.id.map(str::as_bytes));
+            json_opt(out, r.id);
             out.extend_from_slice(b",\"remote\":");
             match peer {
                 Some(p) => {
@@ -368,8 +371,10 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8
                 }
                 None => out.extend_from_slice(b"null"),
             }
-            out.extend_from_slice(b",\"method\":");
-            json_str(out, r.req.method().as_str().as_bytes());
+            out.extend_from_slice(b",\"method\":\"");
+            // A method is a token: nothing in it needs escaping.
+            out.extend_from_slice(r.req.method().as_str().as_bytes());
+            out.push(b'"');
             out.extend_from_slice(b",\"path\":");
             json_str(out, r.req.path_bytes());
             out.extend_from_slice(b",\"query\":");
@@ -451,10 +456,10 @@ fn format_line(format: LogFormat, colour: bool, r: &Record<'_>, out: &mut Vec<u8
                 let _ = write!(out, " {}", p.ip());
             }
             if let Some(id) = r.id {
+                out.extend_from_slice(if colour { b" \x1b[2m" } else { b" " });
+                out.extend_from_slice(id);
                 if colour {
-                    let _ = write!(out, " \x1b[2m{id}\x1b[0m");
-                } else {
-                    let _ = write!(out, " {id}");
+                    out.extend_from_slice(b"\x1b[0m");
                 }
             }
             out.push(b'\n');
@@ -541,11 +546,18 @@ fn push_millis(out: &mut Vec<u8>, n: u32) {
 fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().iter().enumerate() {
+            for (i, &o) in v4.octets().iter().enumerate() {
                 if i > 0 {
                     out.push(b'.');
                 }
-                push_decimal(out, *o);
+                // At most three digits: written directly.
+                if o >= 100 {
+                    out.push(b'0' + o / 100);
+                }
+                if o >= 10 {
+                    out.push(b'0' + o / 10 % 10);
+                }
+                out.push(b'0' + o % 10);
             }
         }
         std::net::IpAddr::V6(v6) => {

@@ -63,6 +63,11 @@ impl RequestId {
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("-")
     }
 
+    /// The id's bytes (visible ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     fn from_acceptable(value: &[u8]) -> RequestId {
         let mut bytes = [0u8; MAX_LEN];
         let len = value.len().min(MAX_LEN);

@@ -170,16 +170,16 @@ fn pretty_format() {
             .colour(true)
             .to_writer(buf.clone()),
     );
-    let chain: Vec<Arc<dyn Middleware>> = vec![logging.clone()];
-    run_chain(&chain, &mut request("/", &[]), &|_| {
-        Response::new(StatusCode::NOT_FOUND)
-    });
-    logging.flush();
-    assert!(
-        buf.text().contains("\x1b[33m404\x1b[0m"),
-        "{:?}",
-        buf.text()
+    let chain: Vec<Arc<dyn Middleware>> = vec![logging.clone(), Arc::new(RequestIdLayer::new())];
+    run_chain(
+        &chain,
+        &mut request("/", &[("x-request-id", "abc")]),
+        &|_| Response::new(StatusCode::NOT_FOUND),
     );
+    logging.flush();
+    let text = buf.text();
+    assert!(text.contains("\x1b[33m404\x1b[0m"), "{text:?}");
+    assert!(text.ends_with(" \x1b[2mabc\x1b[0m\n"), "{text:?}");
 }
 
 #[test]
@@ -267,4 +267,34 @@ fn wall_clock_of_an_instant_follows_the_system_clock() {
     let stale = now - ANCHOR_FOR - Duration::from_millis(1);
     ANCHOR.with(|a| a.set(Some((stale, micros(skewed)))));
     assert!(close(wall_clock(now, now), SystemTime::now()));
+}
+
+#[test]
+fn addresses_are_written_as_the_standard_library_writes_them() {
+    let addrs = [
+        "0.0.0.0:0",
+        "1.2.3.4:5",
+        "9.10.99.100:80",
+        "127.0.0.1:54814",
+        "255.255.255.255:65535",
+        "10.0.200.7:8080",
+        "[::1]:443",
+        "[2001:db8::ff00:42:8329]:1",
+    ];
+    for text in addrs {
+        let addr: std::net::SocketAddr = text.parse().unwrap();
+        let mut out = Vec::new();
+        push_addr(&mut out, addr);
+        assert_eq!(String::from_utf8(out).unwrap(), addr.to_string());
+        let mut out = Vec::new();
+        push_ip(&mut out, addr.ip());
+        assert_eq!(String::from_utf8(out).unwrap(), addr.ip().to_string());
+    }
+    // Every octet value.
+    for o in 0..=255u8 {
+        let ip = std::net::IpAddr::from([o, 0, o, 255 - o]);
+        let mut out = Vec::new();
+        push_ip(&mut out, ip);
+        assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+    }
 }
