@@ -24,6 +24,11 @@
 //! lines and counts them; the count is reported in the output once it
 //! drains.
 //!
+//! A log file ([`Logging::to_file`](super::Logging::to_file)) keeps only
+//! its last [`FILE_CACHE_BEHIND`] bytes in the page cache: every
+//! [`FILE_CACHE_STEP`] bytes the flusher advises the older pages away, so
+//! they are dropped once written back and reused, warm, for the next lines.
+//!
 //! Dropping the last [`LogWriter`] handle, or calling [`LogWriter::flush`],
 //! writes out everything handed off (and the calling thread's staged
 //! lines). A server that has drained waits for its workers to hand off

@@ -136,14 +136,22 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Adds `token` to `Vary` unless it is listed already (or `Vary: *`).
 pub(crate) fn add_vary(h: &mut http::HeaderMap, token: &'static str) {
-    let present = h.get_all(http::header::VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',')
-                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(token))
-        })
-    });
-    if !present {
-        h.append(http::header::VARY, http::HeaderValue::from_static(token));
+    // One lookup: most responses have no `Vary` yet.
+    match h.entry(http::header::VARY) {
+        http::header::Entry::Vacant(e) => {
+            e.insert(http::HeaderValue::from_static(token));
+        }
+        http::header::Entry::Occupied(mut e) => {
+            let present = e.iter().any(|v| {
+                v.to_str().is_ok_and(|s| {
+                    s.split(',')
+                        .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(token))
+                })
+            });
+            if !present {
+                e.append(http::HeaderValue::from_static(token));
+            }
+        }
     }
 }
 
@@ -194,5 +202,33 @@ mod tests {
         let res = run_chain(&chain, &mut req, &|_| panic!("handler must not run"));
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(res.headers()["x-order"], "a");
+    }
+
+    #[test]
+    fn add_vary_inserts_appends_and_never_duplicates() {
+        let vary = |h: &http::HeaderMap| -> Vec<String> {
+            h.get_all(http::header::VARY)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect()
+        };
+        let mut h = http::HeaderMap::new();
+        add_vary(&mut h, "Origin");
+        assert_eq!(vary(&h), ["Origin"]);
+        add_vary(&mut h, "Origin");
+        assert_eq!(vary(&h), ["Origin"]);
+        add_vary(&mut h, "Accept-Encoding");
+        assert_eq!(vary(&h), ["Origin", "Accept-Encoding"]);
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::VARY,
+            "accept-encoding, ORIGIN".parse().unwrap(),
+        );
+        add_vary(&mut h, "Origin");
+        assert_eq!(vary(&h), ["accept-encoding, ORIGIN"]);
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::VARY, "*".parse().unwrap());
+        add_vary(&mut h, "Origin");
+        assert_eq!(vary(&h), ["*"]);
     }
 }
