@@ -428,11 +428,14 @@ impl Cors {
 
 /// Numbers policies for [`LISTED`] (an address could be reused).
 static NEXT_POLICY: AtomicU64 = AtomicU64::new(0);
-/// Most policies whose values one thread keeps.
-const LISTED_POLICIES: usize = 8;
+/// Most policies whose values one thread keeps. A thread that uses more
+/// (or a program that keeps building new ones) echoes the others as
+/// before, with a value made per response: nothing is evicted, so no
+/// pattern of use can make every lookup miss and rebuild a list.
+const LISTED_POLICIES: usize = 32;
 
 thread_local! {
-    /// This thread's header values of the listed origins of the last few
+    /// This thread's header values of the listed origins of the first
     /// policies it used. Echoing a listed origin clones one: a reference
     /// count only this thread touches, instead of an allocation, a copy and
     /// a validation per response.
@@ -447,10 +450,8 @@ fn listed_value(id: u64, list: &[String], i: usize) -> Option<HeaderValue> {
             let mut kept = cell.try_borrow_mut().ok()?;
             let at = match kept.iter().position(|(p, _)| *p == id) {
                 Some(at) => at,
+                None if kept.len() >= LISTED_POLICIES => return None,
                 None => {
-                    if kept.len() >= LISTED_POLICIES {
-                        kept.remove(0);
-                    }
                     let values = list.iter().map(|o| HeaderValue::from_str(o).ok());
                     kept.push((id, values.collect()));
                     kept.len() - 1

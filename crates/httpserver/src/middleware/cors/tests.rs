@@ -509,7 +509,8 @@ fn vary_is_merged_not_duplicated() {
 #[test]
 fn each_policy_echoes_its_own_listed_origins_across_many_policies() {
     // More policies than a thread keeps values for, used in turn, twice:
-    // every answer is the origin of its own policy's list.
+    // every answer is the origin of its own policy's list, whether it comes
+    // from the thread's copies or is made for the response.
     let policies: Vec<(String, Cors)> = (0..LISTED_POLICIES + 3)
         .map(|n| {
             let origin = format!("https://app{n}.example.com");
