@@ -395,9 +395,9 @@ pub(crate) struct LogFile {
 }
 
 impl LogFile {
-    pub(crate) fn new(mut file: std::fs::File) -> LogFile {
-        use std::io::Seek;
-        let advised = file.stream_position().unwrap_or(0);
+    pub(crate) fn new(file: std::fs::File) -> LogFile {
+        // Opened for appending: the first write goes to the current end.
+        let advised = file.metadata().map_or(0, |m| m.len());
         LogFile { file, advised }
     }
 
@@ -620,20 +620,10 @@ mod tests {
 
     #[test]
     fn a_log_file_keeps_only_its_last_megabytes_in_the_page_cache() {
-        // In the package's own folder: a temporary directory may be a
-        // tmpfs, whose pages cannot be dropped.
-        let dir = std::env::current_dir().unwrap();
-        let path = dir.join(format!(".hs-log-file-{}", std::process::id()));
-        let plain_path = dir.join(format!(".hs-log-plain-{}", std::process::id()));
-        struct Remove(Vec<std::path::PathBuf>);
-        impl Drop for Remove {
-            fn drop(&mut self) {
-                for p in &self.0 {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-        }
-        let _remove = Remove(vec![path.clone(), plain_path.clone()]);
+        use crate::runtime::sys::ScratchFile;
+        let (log_scratch, plain_scratch) =
+            (ScratchFile::new("log-file"), ScratchFile::new("log-plain"));
+        let (path, plain_path) = (&log_scratch.0, &plain_scratch.0);
         let open = |p: &std::path::Path| {
             std::fs::OpenOptions::new()
                 .create(true)

@@ -335,6 +335,27 @@ pub(crate) fn cached_pages(file: &std::fs::File) -> io::Result<(usize, usize)> {
     Ok((vec.iter().filter(|&&b| b & 1 == 1).count(), vec.len()))
 }
 
+/// A file path in the package's own folder, removed when dropped, for
+/// tests of the page cache (a temporary directory may be a tmpfs, whose
+/// pages cannot be dropped).
+#[cfg(test)]
+pub(crate) struct ScratchFile(pub(crate) std::path::PathBuf);
+
+#[cfg(test)]
+impl ScratchFile {
+    pub(crate) fn new(name: &str) -> ScratchFile {
+        let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        ScratchFile(dir.join(format!(".hs-{name}-{}", std::process::id())))
+    }
+}
+
+#[cfg(test)]
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Opens `path`, relative to the directory `dir`, for reading with
 /// `openat2(2)`: non-blocking (so a FIFO cannot hold the caller; reads of
 /// regular files ignore the flag), close-on-exec, no controlling terminal.
@@ -615,18 +636,8 @@ mod tests {
     #[test]
     fn dropped_pages_leave_the_page_cache_and_the_bytes_stay() {
         use std::io::Write;
-        // In the package's own folder: a temporary directory may be a
-        // tmpfs, whose pages cannot be dropped.
-        let path = std::env::current_dir()
-            .unwrap()
-            .join(format!(".hs-drop-cached-{}", std::process::id()));
-        struct Remove(std::path::PathBuf);
-        impl Drop for Remove {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
-            }
-        }
-        let _remove = Remove(path.clone());
+        let scratch = ScratchFile::new("drop-cached");
+        let path = &scratch.0;
         let data: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(&data).unwrap();
