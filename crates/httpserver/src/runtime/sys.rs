@@ -639,11 +639,11 @@ mod tests {
         let scratch = ScratchFile::new("drop-cached");
         let path = &scratch.0;
         let data: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
-        let mut file = std::fs::File::create(&path).unwrap();
+        let mut file = std::fs::File::create(path).unwrap();
         file.write_all(&data).unwrap();
         file.sync_all().unwrap();
         // Mapped for reading by mincore: a reading handle to the same file.
-        let file = std::fs::File::open(&path).unwrap();
+        let file = std::fs::File::open(path).unwrap();
         let (cached, pages) = cached_pages(&file).unwrap();
         assert_eq!(pages, data.len().div_ceil(4096));
         // Just written: in the cache (the count is real, not always 0).
@@ -651,7 +651,7 @@ mod tests {
         drop_cached(&file, 0, data.len() as u64).unwrap();
         let (cached, _) = cached_pages(&file).unwrap();
         assert!(cached < pages / 10, "{cached} of {pages} still cached");
-        assert_eq!(std::fs::read(&path).unwrap(), data);
+        assert_eq!(std::fs::read(path).unwrap(), data);
         // Not a file: the kernel's error, not a panic.
         let (r, _w) = std::io::pipe().unwrap();
         let pipe = std::fs::File::from(std::os::fd::OwnedFd::from(r));
