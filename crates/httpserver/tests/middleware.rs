@@ -77,8 +77,11 @@ fn every_access_line_is_on_disk_after_graceful_shutdown() {
 }
 
 /// A request's time and duration count from the first bytes of its head:
-/// a head sent in two parts 300 ms apart is logged with at least 300 ms, at
-/// the wall-clock time its first part was sent.
+/// a head sent in two parts 300 ms apart is logged with nearly 300 ms (not
+/// the ~0 ms a clock started at the complete head would show), at the
+/// wall-clock time its first part was sent. The lower bound leaves room for
+/// the delay between the first write and the server's read of it, which the
+/// server cannot see: on a busy machine that delay is a few milliseconds.
 #[test]
 fn duration_counts_from_the_heads_first_bytes() {
     let path = temp_log("arrival");
@@ -99,12 +102,12 @@ fn duration_counts_from_the_heads_first_bytes() {
     let res = read_response(&mut s);
     assert_eq!(res.status, 200);
     let waited: i64 = String::from_utf8_lossy(&res.body).trim().parse().unwrap();
-    assert!((300..5000).contains(&waited), "handler saw {waited} ms");
+    assert!((200..5000).contains(&waited), "handler saw {waited} ms");
     server.shutdown();
     let text = std::fs::read_to_string(&path).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     let ms = line["duration_ms"].as_f64().unwrap();
-    assert!((300.0..5000.0).contains(&ms), "{line}");
+    assert!((200.0..5000.0).contains(&ms), "{line}");
     // "2026-12-01T20:41:07.123Z", within a second of when the head was sent.
     let time = line["time"].as_str().unwrap();
     let logged = httpdate_like(time);
