@@ -9,6 +9,9 @@
 //! application would use them: an access log in JSON appended to
 //! `BENCH_ACCESS_LOG` (default `access.log`), request ids, and CORS for
 //! `https://app.example.com`. `bench/run.py` runs that as `httpserver-mw`.
+//!
+//! `BENCH_WAIT_NAP` (such as `0` or `20us`) overrides
+//! [`ServerConfig::wait_nap`], to measure it.
 
 use httpserver::middleware::{AllowOrigin, Cors, LogFormat, Logging, RequestIdLayer};
 use httpserver::response::ok;
@@ -37,6 +40,11 @@ fn main() -> std::io::Result<()> {
         // number of bytes, so the load generator's work per response is
         // the same for all.
         server_header: None,
+        wait_nap: match std::env::var("BENCH_WAIT_NAP") {
+            Ok(text) => httpserver::parse_duration(&text)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            Err(_) => ServerConfig::default().wait_nap,
+        },
         ..Default::default()
     });
     // "1" or a comma list of log, id, cors (to measure one at a time).

@@ -331,6 +331,15 @@ fn worker_loop(shared: &Arc<Shared>) {
     };
     let mut scratch = Scratch::default();
     let mut events = Events::with_capacity(batch::BATCH);
+    let nap = shared.config.wait_nap;
+    if !nap.is_zero() {
+        // The default slack (50 µs) would make every nap that much longer.
+        if let Err(e) = sys::set_timer_slack(NAP_SLACK) {
+            tracing::debug!(error = %e, "could not set the timer slack");
+        }
+    }
+    // Whether the events of the last pass came in a burst (see `wait_nap`).
+    let mut busy = false;
     loop {
         if shared.state.load(Ordering::Acquire) == STOPPED {
             break;
@@ -347,10 +356,18 @@ fn worker_loop(shared: &Arc<Shared>) {
             // waits for the copy's stores, was a tenth of the access log's
             // cost when it ran on every pass).
             let mut waited = Ok(0);
-            if log_writer::has_staged() {
+            let nap_first = busy && !nap.is_zero();
+            if nap_first || log_writer::has_staged() {
                 waited = shared.epoll.wait(&mut events, Some(Duration::ZERO));
             }
-            if !matches!(waited, Ok(n) if n > 0) {
+            if nap_first && matches!(waited, Ok(0)) {
+                pool.napping.fetch_add(1, Ordering::AcqRel);
+                thread::sleep(nap);
+                pool.napping.fetch_sub(1, Ordering::AcqRel);
+                waited = shared.epoll.wait(&mut events, Some(Duration::ZERO));
+            }
+            let ready = matches!(waited, Ok(n) if n > 0);
+            if !ready {
                 log_writer::hand_off();
                 pool.polling.fetch_add(1, Ordering::AcqRel);
                 waited = shared.epoll.wait(&mut events, timeout);
@@ -359,6 +376,9 @@ fn worker_loop(shared: &Arc<Shared>) {
             if shared.state.load(Ordering::Acquire) == STOPPED {
                 break;
             }
+            // Events found without sleeping, or several at one wake-up:
+            // more are likely to follow soon.
+            busy = ready || matches!(waited, Ok(n) if n > 1);
             match waited {
                 Ok(0) => {
                     if timeout.is_some() && pool.try_retire() {
@@ -484,6 +504,10 @@ fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
     }
 }
 
+/// Timer slack of a worker that naps (`wait_nap`): a nap ends within this
+/// of when it should.
+const NAP_SLACK: Duration = Duration::from_micros(1);
+
 /// How often the timer checks whether every worker is stuck.
 const POOL_CHECK: Duration = Duration::from_millis(10);
 
@@ -505,6 +529,7 @@ fn grow_if_stuck(shared: &Arc<Shared>, before: u64, stalls: &mut u32) -> u64 {
     let now = pool.completed();
     let stuck = now == before
         && pool.polling.load(Ordering::Acquire) == 0
+        && pool.napping.load(Ordering::Acquire) == 0
         && shared.state.load(Ordering::Acquire) != STOPPED;
     *stalls = if stuck { stalls.saturating_add(1) } else { 0 };
     if stuck

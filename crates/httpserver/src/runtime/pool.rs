@@ -18,6 +18,8 @@ pub(crate) struct Pool {
     pub(crate) threads: AtomicUsize,
     /// Workers waiting in `epoll_wait`.
     pub(crate) polling: AtomicUsize,
+    /// Workers in a `wait_nap`: about to look for events again.
+    pub(crate) napping: AtomicUsize,
     /// Handlers running (low 32 bits) and handlers finished, wrapping (high
     /// 32 bits): one word, so a request costs two atomic operations on one
     /// cache line, and the timer can tell progress from a stall.
@@ -39,6 +41,7 @@ impl Pool {
         Pool {
             threads: AtomicUsize::new(0),
             polling: AtomicUsize::new(0),
+            napping: AtomicUsize::new(0),
             slots: AtomicU64::new(0),
             min: min.max(1),
             max_busy,
