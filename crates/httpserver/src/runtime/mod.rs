@@ -30,6 +30,11 @@
 //!   the ones it has not reached sit in its [`batch`] slot: when the worker
 //!   makes no progress for 10 ms, the timer hands them to another worker.
 //!
+//! - **Few wake-ups under load.** A worker whose last pass was busy and that
+//!   finds nothing to do naps for `wait_nap` (50 µs) on the timer before it
+//!   blocks in `epoll_wait`: requests that arrive meanwhile are taken in one
+//!   pass, and the clients' CPUs do not pay to wake it for each of them.
+//!
 //! The pool keeps `min_workers` threads (one per core by default), which is
 //! all a server of short handlers needs. With `pin_workers` they are pinned
 //! to the allowed CPUs in turn; since every worker waits on the same epoll
