@@ -113,9 +113,14 @@ fn oversized_bodies_get_413_and_close() {
     let ex = exchange(srv.addr, &chunked);
     assert_eq!(ex.statuses(), [413]);
     assert!(ex.closed);
-    let ex = exchange(
-        srv.addr,
-        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n",
+    // Nothing is sent: wait half a second, not for a first byte.
+    let mut s = srv.connect();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
+        .unwrap();
+    let ex = read_until_quiet(
+        &mut s,
+        Duration::from_millis(500),
+        Duration::from_millis(500),
     );
     assert!(ex.statuses().is_empty(), "waits for the rest of the body");
 }

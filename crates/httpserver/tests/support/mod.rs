@@ -117,8 +117,13 @@ impl Exchange {
     }
 }
 
+/// How long [`read_all`] waits for the first byte of an answer. A right
+/// answer comes long before; a loaded machine can take a while to start
+/// one, and giving up early would look like no answer at all.
+pub const FIRST_BYTE: Duration = Duration::from_secs(10);
+
 /// Sends `bytes`, then reads until the server closes or `wait` passes with
-/// nothing new.
+/// nothing new (waiting up to [`FIRST_BYTE`] for the first byte).
 pub fn exchange_with(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Exchange {
     let mut s = TcpStream::connect(addr).expect("connect");
     let _ = s.write_all(bytes);
@@ -129,8 +134,17 @@ pub fn exchange(addr: SocketAddr, bytes: &[u8]) -> Exchange {
     exchange_with(addr, bytes, Duration::from_millis(500))
 }
 
+/// Reads until the server closes or `wait` passes with nothing new; for
+/// the first byte it waits up to [`FIRST_BYTE`] (or `wait`, if longer).
 pub fn read_all(s: &mut TcpStream, wait: Duration) -> Exchange {
-    s.set_read_timeout(Some(wait)).expect("timeout");
+    read_until_quiet(s, FIRST_BYTE.max(wait), wait)
+}
+
+/// Reads until the server closes, or nothing arrives for `first` before
+/// the first byte or for `wait` after it. For a check that nothing is
+/// sent, where waiting for a first byte would only make the test slow.
+pub fn read_until_quiet(s: &mut TcpStream, first: Duration, wait: Duration) -> Exchange {
+    s.set_read_timeout(Some(first)).expect("timeout");
     let mut out = Vec::new();
     let mut buf = [0u8; 16384];
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -142,7 +156,12 @@ pub fn read_all(s: &mut TcpStream, wait: Duration) -> Exchange {
                     closed: true,
                 }
             }
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                if out.is_empty() {
+                    s.set_read_timeout(Some(wait)).expect("timeout");
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
             Err(e)
                 if matches!(
                     e.kind(),
