@@ -5,13 +5,38 @@ mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use httpserver::response::ok;
-use httpserver::{Request, Server, ServerConfig};
+use httpserver::{Request, Server, ServerConfig, ServerState};
 use support::*;
+
+/// The usual test app plus `/gate`, whose handler waits at `gate` (it
+/// answers "opened", or "gate timed out" after [`Gate::CAP`]), and the
+/// server's state, to poll.
+fn gated_app(config: ServerConfig, gate: &Gate) -> (TestServer, ServerState) {
+    let mut server = Server::new(config);
+    routes(&mut server);
+    let gate = gate.clone();
+    server.get("/gate", move |_req: &Request| {
+        ok(if gate.wait() {
+            "opened"
+        } else {
+            "gate timed out"
+        })
+    });
+    let state = server.state();
+    (TestServer::start(server), state)
+}
+
+/// Waits (bounded) until `n` handlers are running.
+fn wait_for_busy(state: &ServerState, n: usize) {
+    wait_until(&format!("{n} handler(s) run"), || {
+        state.stats().busy_workers >= n
+    });
+}
 
 #[test]
 fn slow_request_head_gets_408_and_close() {
@@ -77,10 +102,14 @@ fn idle_keep_alive_connection_is_closed_after_its_timeout() {
         ..config()
     });
     let mut s = srv.connect();
+    // Timed from before the request, so the client's start is never later
+    // than the server's: the server starts the idle timer after answering,
+    // from a clock that may be some milliseconds old. An immediate close
+    // takes a few milliseconds, not 200.
+    let start = Instant::now();
     s.write_all(b"GET /users/1 HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut s).status, 200);
-    let start = Instant::now();
     let ex = read_all(&mut s, Duration::from_secs(3));
     assert!(
         ex.closed && ex.bytes.is_empty(),
@@ -89,43 +118,39 @@ fn idle_keep_alive_connection_is_closed_after_its_timeout() {
     );
     let waited = start.elapsed();
     assert!(
-        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(2),
         "{waited:?}"
     );
 }
 
 #[test]
 fn a_sleeping_handler_does_not_delay_other_connections() {
-    let srv = app(config());
+    // The slow handler blocks until the test opens the gate, so the fast
+    // requests are answered while it is still running or not at all.
+    let gate = Gate::new();
+    let _opener = gate.opener();
+    let (srv, state) = gated_app(config(), &gate);
     let slow = std::thread::spawn({
         let addr = srv.addr;
         move || {
             exchange_with(
                 addr,
-                b"GET /sleep/2000 HTTP/1.1\r\nHost: t\r\n\r\n",
-                Duration::from_secs(4),
+                b"GET /gate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                Duration::from_secs(30),
             )
         }
     });
-    std::thread::sleep(Duration::from_millis(100));
-    let start = Instant::now();
+    wait_for_busy(&state, 1);
     for i in 0..20 {
         let ex = exchange_with(
             srv.addr,
             format!("GET /users/{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
             Duration::from_secs(3),
         );
-        assert_eq!(ex.statuses(), [200]);
+        assert_eq!(ex.statuses(), [200], "request {i} behind the slow handler");
     }
-    assert!(
-        start.elapsed() < Duration::from_millis(1500),
-        "fast requests took {:?}",
-        start.elapsed()
-    );
-    assert_eq!(
-        slow.join().unwrap().responses()[0].body_text(),
-        "slept 2000"
-    );
+    gate.open();
+    assert_eq!(slow.join().unwrap().responses()[0].body_text(), "opened");
 }
 
 #[test]
@@ -148,6 +173,7 @@ fn full_pool_and_queue_answer_503_with_retry_after() {
         });
     }
     server.get("/fast", |_req: &Request| ok("fast"));
+    let state = server.state();
     let srv = TestServer::start(server);
     // Two requests take both handler slots.
     let blockers: Vec<_> = (0..2)
@@ -156,8 +182,8 @@ fn full_pool_and_queue_answer_503_with_retry_after() {
             std::thread::spawn(move || {
                 exchange_with(
                     addr,
-                    b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n",
-                    Duration::from_secs(5),
+                    b"GET /block HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                    Duration::from_secs(30),
                 )
             })
         })
@@ -176,12 +202,12 @@ fn full_pool_and_queue_answer_503_with_retry_after() {
         move || {
             exchange_with(
                 addr,
-                b"GET /fast HTTP/1.1\r\nHost: t\r\n\r\n",
-                Duration::from_secs(5),
+                b"GET /fast HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                Duration::from_secs(30),
             )
         }
     });
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until("the third request is queued", || state.stats().queued == 1);
     // ... and the fourth finds the queue full.
     let ex = exchange_with(
         srv.addr,
@@ -215,18 +241,26 @@ fn a_panicking_handler_gives_500_and_the_server_lives_on() {
 
 #[test]
 fn connections_over_the_limit_get_503() {
-    let srv = app(ServerConfig {
+    let mut server = Server::new(ServerConfig {
         max_connections: 2,
         ..config()
     });
+    routes(&mut server);
+    let state = server.state();
+    let srv = TestServer::start(server);
     let _a = srv.connect();
     let _b = srv.connect();
-    std::thread::sleep(Duration::from_millis(100));
+    wait_until("both connections are open", || {
+        state.stats().open_connections == 2
+    });
     let ex = exchange(srv.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(ex.statuses(), [503]);
     assert!(ex.closed);
+    // Once the server has seen the close, the slot is free again.
     drop(_a);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_until("the closed connection's slot is freed", || {
+        state.stats().open_connections == 1
+    });
     assert_eq!(
         exchange(srv.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").statuses(),
         [200]
@@ -235,7 +269,19 @@ fn connections_over_the_limit_get_503() {
 
 #[test]
 fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
-    let srv = app(config());
+    // The in-flight handler runs until the test opens the gate, after its
+    // checks of the draining server; the shutdown deadline is far off, so
+    // stopping soon after the handler returns shows that the drain ends
+    // when the work does, not at the deadline.
+    let gate = Gate::new();
+    let _opener = gate.opener();
+    let (srv, state) = gated_app(
+        ServerConfig {
+            shutdown_timeout: Duration::from_secs(30),
+            ..config()
+        },
+        &gate,
+    );
     let addr = srv.addr;
     let mut idle = srv.connect();
     idle.write_all(b"GET /users/idle HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -244,15 +290,16 @@ fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
     let slow = std::thread::spawn(move || {
         exchange_with(
             addr,
-            b"GET /sleep/800 HTTP/1.1\r\nHost: t\r\n\r\n",
-            Duration::from_secs(5),
+            b"GET /gate HTTP/1.1\r\nHost: t\r\n\r\n",
+            Duration::from_secs(30),
         )
     });
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for_busy(&state, 1);
     let handle = srv.handle();
-    let started = Instant::now();
+    // Without a drain delay, asking for shutdown stops accepting before it
+    // returns; `shutdown` on the other thread then only waits.
+    handle.shutdown();
     let stopper = std::thread::spawn(move || srv.shutdown());
-    std::thread::sleep(Duration::from_millis(100));
     assert!(!handle.is_ready(), "not ready while draining");
     // New connections are refused.
     assert!(
@@ -263,34 +310,47 @@ fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
     let ex = read_all(&mut idle, Duration::from_secs(2));
     assert!(ex.closed && ex.bytes.is_empty());
     // The in-flight request completes, told that the connection closes.
+    assert!(!handle.is_stopped(), "stopped with a handler still running");
+    let released = Instant::now();
+    gate.open();
     let ex = slow.join().unwrap();
     let rs = ex.responses();
-    assert_eq!(rs[0].body_text(), "slept 800");
+    assert_eq!(rs[0].body_text(), "opened");
     assert_eq!(rs[0].header("connection"), Some("close"));
     stopper.join().unwrap();
     assert!(handle.is_stopped());
-    assert!(started.elapsed() < Duration::from_secs(3));
+    let took = released.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped {took:?} after the last handler returned: waited for the deadline?"
+    );
 }
 
 #[test]
 fn shutdown_deadline_stops_a_handler_that_never_ends() {
-    let srv = app(ServerConfig {
+    let mut server = Server::new(ServerConfig {
         shutdown_timeout: Duration::from_millis(300),
         ..config()
     });
+    routes(&mut server);
+    let state = server.state();
+    let srv = TestServer::start(server);
     let addr = srv.addr;
     let _slow = std::thread::spawn(move || {
         exchange_with(
             addr,
-            b"GET /sleep/5000 HTTP/1.1\r\nHost: t\r\n\r\n",
-            Duration::from_secs(6),
+            b"GET /sleep/30000 HTTP/1.1\r\nHost: t\r\n\r\n",
+            Duration::from_secs(31),
         )
     });
-    std::thread::sleep(Duration::from_millis(100));
+    wait_for_busy(&state, 1);
+    // The deadline (300 ms), a sweep and at most a second waiting for the
+    // stuck worker to settle: well under 5 s, and far from the 30 s the
+    // handler would take.
     let started = Instant::now();
     srv.shutdown();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
@@ -317,70 +377,95 @@ fn ipv6_loopback_works() {
 fn events_claimed_behind_a_blocked_handler_are_served_by_another_worker() {
     // One worker, so it claims the slow request and the fast ones in one
     // batch; the fast ones must not wait for the slow handler.
-    let srv = app(ServerConfig {
-        min_workers: 1,
-        max_workers: 4,
-        ..config()
-    });
+    // The slow handler waits until the test opens the gate, so the fast
+    // answers either come while it runs or not at all.
+    let gate = Gate::new();
+    let _opener = gate.opener();
+    let (srv, state) = gated_app(
+        ServerConfig {
+            min_workers: 1,
+            max_workers: 4,
+            ..config()
+        },
+        &gate,
+    );
     let mut conns: Vec<std::net::TcpStream> = (0..8).map(|_| srv.connect()).collect();
-    std::thread::sleep(Duration::from_millis(100));
-    let mut batch = vec![(
-        0usize,
-        b"GET /sleep/1500 HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(),
-    )];
+    wait_until("all 8 connections are accepted", || {
+        state.stats().open_connections == 8
+    });
+    let mut batch = vec![(0usize, b"GET /gate HTTP/1.1\r\nHost: t\r\n\r\n".to_vec())];
     for i in 1..8 {
         batch.push((
             i,
             format!("GET /users/{i} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes(),
         ));
     }
-    let start = Instant::now();
     for (i, bytes) in &batch {
         conns[*i].write_all(bytes).unwrap();
     }
+    // Read with the connections' 5 s timeout, while the gate is closed: a
+    // fast request stuck behind the slow handler is never answered.
     for (i, conn) in conns.iter_mut().enumerate().skip(1) {
         let r = read_response(conn);
         assert_eq!(r.body_text(), format!("user {i}"));
     }
-    let fast = start.elapsed();
-    assert!(
-        fast < Duration::from_millis(1000),
-        "fast requests waited {fast:?} behind the slow handler"
-    );
-    assert_eq!(read_response(&mut conns[0]).body_text(), "slept 1500");
+    gate.open();
+    assert_eq!(read_response(&mut conns[0]).body_text(), "opened");
 }
 
 #[test]
 fn a_computing_handler_does_not_stall_a_one_worker_pool() {
-    // The only worker is runnable, not blocked, for 2 s: the pool must still
-    // grow (after its longer wait for runnable threads) and serve others.
-    let srv = app(ServerConfig {
+    // The only worker is runnable, not blocked, until the test lets it stop
+    // (at most 20 s): the pool must still grow (after its longer wait for
+    // runnable threads) and serve others while it computes.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut server = Server::new(ServerConfig {
         min_workers: 1,
         max_workers: 2,
         ..config()
     });
+    routes(&mut server);
+    {
+        let stop = stop.clone();
+        server.get("/spin-until-stopped", move |_req: &Request| {
+            let end = Instant::now() + Duration::from_secs(20);
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if Instant::now() > end {
+                    return ok("spun out");
+                }
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+            ok("stopped")
+        });
+    }
+    let state = server.state();
+    let srv = TestServer::start(server);
+    // Lets the spinner stop even if an assertion below fails.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let _stop = Stop(stop.clone());
     let slow = std::thread::spawn({
         let addr = srv.addr;
         move || {
             exchange_with(
                 addr,
-                b"GET /spin/2000 HTTP/1.1\r\nHost: t\r\n\r\n",
-                Duration::from_secs(5),
+                b"GET /spin-until-stopped HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                Duration::from_secs(30),
             )
         }
     });
-    std::thread::sleep(Duration::from_millis(100));
-    let start = Instant::now();
+    wait_for_busy(&state, 1);
     let ex = exchange_with(
         srv.addr,
         b"GET /users/7 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
         Duration::from_secs(3),
     );
-    assert_eq!(ex.statuses(), [200]);
-    assert!(
-        start.elapsed() < Duration::from_millis(1200),
-        "waited {:?} behind a computing handler",
-        start.elapsed()
-    );
-    assert_eq!(slow.join().unwrap().responses()[0].body_text(), "spun 2000");
+    assert_eq!(ex.statuses(), [200], "no answer behind a computing handler");
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(slow.join().unwrap().responses()[0].body_text(), "stopped");
 }

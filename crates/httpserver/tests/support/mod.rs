@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use httpserver::response::ok;
@@ -186,6 +187,82 @@ pub fn read_until_quiet(s: &mut TcpStream, first: Duration, wait: Duration) -> E
                 closed: false,
             };
         }
+    }
+}
+
+/// Reads the head of one response from `s` byte by byte (so nothing after
+/// it), for a response to HEAD, whose headers announce a body that is not
+/// sent. Waits as long as the socket's read timeout allows.
+pub fn read_head_response(s: &mut TcpStream) -> Resp {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).expect("read response head");
+        assert!(
+            n > 0,
+            "closed before a full head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    parse_head_response(&head).0
+}
+
+/// Polls `cond` every few milliseconds until it holds; fails the test,
+/// naming `what`, if it does not within 10 s.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A gate a handler waits at until the test opens it, so a test can keep a
+/// handler running for exactly as long as it needs instead of guessing a
+/// duration. A handler waits at most [`Gate::CAP`], so a failed test never
+/// keeps a worker for long. Dropping the last handle does not open it; use
+/// [`Gate::opener`] for that.
+#[derive(Clone, Debug, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub const CAP: Duration = Duration::from_secs(20);
+
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Waits until the gate is open; false if [`Gate::CAP`] passed first.
+    pub fn wait(&self) -> bool {
+        let (lock, cvar) = &*self.0;
+        let open = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (open, _) = cvar
+            .wait_timeout_while(open, Gate::CAP, |open| !*open)
+            .unwrap_or_else(|p| p.into_inner());
+        *open
+    }
+
+    pub fn open(&self) {
+        let (lock, cvar) = &*self.0;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cvar.notify_all();
+    }
+
+    /// Opens the gate when dropped, so that handlers waiting at it return
+    /// even when the test fails half way.
+    pub fn opener(&self) -> GateOpener {
+        GateOpener(self.clone())
+    }
+}
+
+/// See [`Gate::opener`].
+#[derive(Debug)]
+pub struct GateOpener(Gate);
+
+impl Drop for GateOpener {
+    fn drop(&mut self) {
+        self.0.open();
     }
 }
 
