@@ -8,10 +8,14 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use httpserver::{Request, Response, Server, ServerConfig};
+use httpserver::{Request, Response, Server, ServerConfig, ServerState};
 use support::*;
 
 fn server(config: ServerConfig) -> TestServer {
+    server_and_state(config).0
+}
+
+fn server_and_state(config: ServerConfig) -> (TestServer, ServerState) {
     let mut server = Server::new(config);
     server.get("/stream", |_req: &Request| {
         Response::default().with_reader(std::io::Cursor::new(b"streamed body".repeat(3)), None)
@@ -26,7 +30,8 @@ fn server(config: ServerConfig) -> TestServer {
         Response::new(StatusCode::NO_CONTENT).with_text("ignored")
     });
     server.get("/not-modified", |_req: &Request| StatusCode::NOT_MODIFIED);
-    TestServer::start(server)
+    let state = server.state();
+    (TestServer::start(server), state)
 }
 
 #[test]
@@ -85,15 +90,23 @@ fn large_body_arrives_whole() {
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
-    let srv = server(ServerConfig {
+    let (srv, state) = server_and_state(ServerConfig {
         write_timeout: Duration::from_millis(300),
         ..config()
     });
     let mut s = srv.connect();
     s.write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
-    // Now read: the server gave up, so fewer than 8 MiB arrive before EOF.
+    // Not reading, wait until the server has taken the connection and then
+    // dropped it (were it still writing, or keeping it alive, it would stay
+    // open), ...
+    wait_until("the server accepts the connection", || {
+        state.stats().open_connections == 1
+    });
+    wait_until("the server drops the connection", || {
+        state.stats().open_connections == 0
+    });
+    // ... then read: the server gave up, so fewer than 8 MiB arrive.
     let start = Instant::now();
     let mut total = 0usize;
     let mut buf = vec![0u8; 1 << 16];
