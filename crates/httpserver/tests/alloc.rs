@@ -109,9 +109,17 @@ fn steady_keep_alive_requests_do_not_allocate() {
     ] {
         let len = response_len(&mut stream, request);
         run(&mut stream, request, len, 200); // warm up every recycled buffer
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        run(&mut stream, request, len, 2000);
-        let per_request = (ALLOCATIONS.load(Ordering::SeqCst) - before) as f64 / 2000.0;
+                                             // The count covers the whole process: the server's timer allocates
+                                             // now and then when a preempted worker looks stuck (and may add a
+                                             // worker). That only adds, while an allocation per request shows in
+                                             // every run: the fewest of three runs is the hot path's own.
+        let per_request = (0..3)
+            .map(|_| {
+                let before = ALLOCATIONS.load(Ordering::SeqCst);
+                run(&mut stream, request, len, 2000);
+                (ALLOCATIONS.load(Ordering::SeqCst) - before) as f64 / 2000.0
+            })
+            .fold(f64::INFINITY, f64::min);
         assert!(
             per_request < allowed + 0.05,
             "{per_request} allocations per request for {:?}",
