@@ -68,11 +68,24 @@ impl Drop for Redis {
     }
 }
 
-fn instance(url: &str, quota: Quota, policy: OnStoreError, prefix: &str) -> TestServer {
+/// A server limited through Redis; each store call gives up after
+/// `timeout` (and the store then reports errors for its 500 ms pause).
+fn instance(
+    url: &str,
+    quota: Quota,
+    policy: OnStoreError,
+    prefix: &str,
+    timeout: Duration,
+) -> TestServer {
     let mut server = Server::new(config());
     server.use_middleware(
         RateLimit::new(quota)
-            .store(RedisStore::new(url).unwrap().key_prefix(prefix))
+            .store(
+                RedisStore::new(url)
+                    .unwrap()
+                    .key_prefix(prefix)
+                    .timeout(timeout),
+            )
             .on_store_error(policy),
     );
     server.get("/", |_: &Request| "ok\n");
@@ -99,8 +112,12 @@ fn two_instances_share_one_limit_and_survive_redis_dying() {
     let mut redis = Redis::start();
     // 1000 per hour: during the test the budget refills by well under 1 %.
     let quota = Quota::new(1000, Duration::from_secs(3600));
-    let a = instance(&redis.url(), quota, OnStoreError::Allow, "t1:");
-    let b = instance(&redis.url(), quota, OnStoreError::Allow, "t1:");
+    // This part tests sharing, not timeouts: a generous timeout, so that a
+    // Redis reply delayed by a busy machine is not taken for a dead Redis
+    // (which would let every request through for the store's pause).
+    let sharing = Duration::from_secs(2);
+    let a = instance(&redis.url(), quota, OnStoreError::Allow, "t1:", sharing);
+    let b = instance(&redis.url(), quota, OnStoreError::Allow, "t1:", sharing);
 
     // 10,000 requests from one client, spread over both instances by four
     // connections each.
@@ -133,25 +150,30 @@ fn two_instances_share_one_limit_and_survive_redis_dying() {
     );
 
     // Fresh keys, a fail-open and a fail-closed instance, then Redis dies
-    // in the middle of the load.
+    // in the middle of the load. Their timeout is short enough that a
+    // request held for one stays well under the 1 s bounds below, and long
+    // enough that a live Redis on a busy machine answers in time.
+    let failing = Duration::from_millis(300);
     let open = instance(
         &redis.url(),
         Quota::per_second(100_000),
         OnStoreError::Allow,
         "t2:",
+        failing,
     );
     let closed = instance(
         &redis.url(),
         Quota::per_second(100_000),
         OnStoreError::Deny,
         "t3:",
+        failing,
     );
     let (before_open, _) = load(&open, 200);
     let (before_closed, _) = load(&closed, 200);
     assert_eq!(before_open.get(&200), Some(&200));
     assert_eq!(before_closed.get(&200), Some(&200));
     // A frozen Redis (stopped, so connections hang rather than fail): every
-    // call is cut off by the store's 100 ms timeout.
+    // call is cut off by the store's timeout.
     let signal = |sig: &str| {
         let pid = redis.child.id().to_string();
         let status = Command::new("kill").args([sig, &pid]).status().unwrap();
@@ -188,7 +210,7 @@ fn two_instances_share_one_limit_and_survive_redis_dying() {
         Some(&500),
         "fail closed answers 503"
     );
-    // Bounded by one Redis timeout (100 ms) plus scheduling; never a hang.
+    // Bounded by one Redis timeout (300 ms) plus scheduling; never a hang.
     assert!(slow_open < Duration::from_secs(1) && slow_closed < Duration::from_secs(1));
     // Both servers still serve.
     assert_eq!(load(&open, 1).0.get(&200), Some(&1));
