@@ -179,13 +179,23 @@ mod tests {
         // This thread is running while it asks.
         assert!(!is_blocked(me));
         let (tx, rx) = std::sync::mpsc::channel();
+        let (wake, wait) = std::sync::mpsc::channel::<()>();
         let sleeper = std::thread::spawn(move || {
             tx.send(current_tid()).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            let _ = wait.recv();
         });
         let tid = rx.recv().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        assert!(is_blocked(tid));
+        // Blocked in `recv` as soon as it gets there; on a busy machine it
+        // may still be runnable for a while first.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !is_blocked(tid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a thread waiting in recv was never seen blocked"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        wake.send(()).unwrap();
         sleeper.join().unwrap();
         assert!(is_blocked(0));
     }
