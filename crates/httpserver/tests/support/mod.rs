@@ -194,6 +194,12 @@ pub fn read_until_quiet(s: &mut TcpStream, first: Duration, wait: Duration) -> E
 /// it), for a response to HEAD, whose headers announce a body that is not
 /// sent. Waits as long as the socket's read timeout allows.
 pub fn read_head_response(s: &mut TcpStream) -> Resp {
+    parse_head_response(&read_head_bytes(s)).0
+}
+
+/// The bytes of one response head, read byte by byte up to and including
+/// its blank line; fails the test if the connection closes first.
+fn read_head_bytes(s: &mut TcpStream) -> Vec<u8> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -205,7 +211,7 @@ pub fn read_head_response(s: &mut TcpStream) -> Resp {
         );
         head.push(byte[0]);
     }
-    parse_head_response(&head).0
+    head
 }
 
 /// Polls `cond` every few milliseconds until it holds; fails the test,
@@ -269,17 +275,8 @@ impl Drop for GateOpener {
 /// Reads exactly one response from `s` and nothing after it, so several
 /// pipelined responses can be read one by one.
 pub fn read_response(s: &mut TcpStream) -> Resp {
-    let mut head = Vec::new();
+    let head = read_head_bytes(s);
     let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        let n = s.read(&mut byte).expect("read response head");
-        assert!(
-            n > 0,
-            "closed before a full head: {:?}",
-            String::from_utf8_lossy(&head)
-        );
-        head.push(byte[0]);
-    }
     let mut resp = parse_responses(&head).remove(0);
     let interim = (100..200).contains(&resp.status);
     if interim || resp.status == 204 || resp.status == 304 {
