@@ -44,8 +44,12 @@ BINARIES = {
     # The same binary with the everyday middleware on: access log (JSON, to
     # a file), request ids and CORS (see examples/bench.rs).
     "httpserver-mw": os.path.join(ROOT, "target", "release", "examples", "bench"),
+    # The same binary with `wait_nap` off, for an A/B of the nap (not run
+    # unless named in --servers).
+    "httpserver-nap0": os.path.join(ROOT, "target", "release", "examples", "bench"),
 }
 SERVER_ENV = {
+    "httpserver-nap0": {"BENCH_WAIT_NAP": "0"},
     "httpserver-mw": {
         "BENCH_MIDDLEWARE": "1",
         "BENCH_ACCESS_LOG": os.path.join(BENCH, "target", "bench-logs", "access.log"),

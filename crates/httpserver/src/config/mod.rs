@@ -66,10 +66,12 @@ pub struct ServerConfig {
     /// from inside the client's write, or from the network interrupt), and
     /// on a virtual machine it is an exit to the hypervisor. A worker naps
     /// only after a pass whose events came without sleeping or several at
-    /// once, so a lone client's requests never wait for a nap; a request
-    /// that arrives during one waits at most the nap plus the timer's
-    /// latency (about 25 µs on a VM). See bench/README.md for what it saved
-    /// there. 0 turns it off. At most 1 ms. Default 50 µs (`"50us"`).
+    /// once, so a lone client's requests never wait for a nap. The nap is
+    /// slept in steps of 10 µs with a look for events after each, so a
+    /// request that arrives during one waits at most a step plus the
+    /// timer's latency (some 20-40 µs on a VM), not the whole nap. See
+    /// bench/README.md for what it saved there. 0 turns it off. At most
+    /// 1 ms. Default 50 µs (`"50us"`).
     #[serde(with = "duration")]
     pub wait_nap: Duration,
     /// An extra worker idle this long retires. Default 60 s.

@@ -31,9 +31,10 @@
 //!   makes no progress for 10 ms, the timer hands them to another worker.
 //!
 //! - **Few wake-ups under load.** A worker whose last pass was busy and that
-//!   finds nothing to do naps for `wait_nap` (50 µs) on the timer before it
-//!   blocks in `epoll_wait`: requests that arrive meanwhile are taken in one
-//!   pass, and the clients' CPUs do not pay to wake it for each of them.
+//!   finds nothing to do naps for up to `wait_nap` (50 µs) on the timer,
+//!   looking for events every 10 µs, before it blocks in `epoll_wait`: the
+//!   clients' CPUs do not pay to wake it for each request that arrives
+//!   meanwhile, and such a request waits at most one step ([`nap`]).
 //!
 //! The pool keeps `min_workers` threads (one per core by default), which is
 //! all a server of short handlers needs. With `pin_workers` they are pinned
@@ -61,6 +62,7 @@ pub(crate) mod buf;
 mod clock;
 pub(crate) mod conn;
 mod listener;
+mod nap;
 pub(crate) mod pool;
 mod shutdown;
 mod slab;
@@ -367,9 +369,8 @@ fn worker_loop(shared: &Arc<Shared>) {
             }
             if nap_first && matches!(waited, Ok(0)) {
                 pool.napping.fetch_add(1, Ordering::AcqRel);
-                thread::sleep(nap);
+                waited = nap::nap_until_ready(&shared.epoll, &mut events, nap);
                 pool.napping.fetch_sub(1, Ordering::AcqRel);
-                waited = shared.epoll.wait(&mut events, Some(Duration::ZERO));
             }
             let ready = matches!(waited, Ok(n) if n > 0);
             if !ready {
