@@ -125,6 +125,16 @@ def sleeps(pid):
     return total
 
 
+def machine_ticks():
+    """(steal, total) clock ticks of all CPUs from /proc/stat: steal is time
+    the hypervisor ran something else while this VM's CPUs wanted to run."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already
+    # counted in user and nice).
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+
 def reset_peak_rss(pid):
     """Resets VmHWM (Linux >= 4.0) so the next read is the peak of one test.
     Returns False where the kernel does not allow it."""
@@ -312,8 +322,10 @@ def measure(args, server, test, wrk_cpu):
     t0 = cpu_ticks(server.pid)
     s0 = proc_status(server.pid)
     z0 = sleeps(server.pid)
+    m0 = machine_ticks()
     cmd = wrk_cmd(args, server.port, test, args.duration, wrk_cpu)
     out, max_threads, wrk_cpu_s = run_wrk(cmd, args.duration, server)
+    m1 = machine_ticks()
     t1 = cpu_ticks(server.pid)
     s1 = proc_status(server.pid)
     z1 = sleeps(server.pid)
@@ -334,6 +346,9 @@ def measure(args, server, test, wrk_cpu):
         # server slept: wrk pays for waking a sleeping server (see README).
         wrk_cpu_us_per_req=wrk_cpu_s * 1e6 / res["requests"] if res["requests"] else float("nan"),
         sleeps_per_kreq=(z1 - z0) * 1000 / res["requests"] if res["requests"] else float("nan"),
+        # Share of the machine's CPU time stolen by the hypervisor during the
+        # run: a run with much of it measured the neighbours too.
+        steal_pct=100 * (m1[0] - m0[0]) / (m1[1] - m0[1]) if m1[1] > m0[1] else 0.0,
         rss_kb=s1["VmHWM"],
         rss_is_test_peak=reset,
         threads=max(max_threads, s0["Threads"], s1["Threads"]),
@@ -424,19 +439,24 @@ def summarise(records, mode, tests, servers):
             rs = [r for r in by_round(records, mode, test, server).values()
                   if "wrk_cpu_us_per_req" in r]
             if rs:
+                steal = [r["steal_pct"] for r in rs if "steal_pct" in r]
                 rows.append([
                     test, server,
                     fmt(median([r["wrk_cpu_us_per_req"] for r in rs]), ".2f"),
                     fmt(median([r["sleeps_per_kreq"] for r in rs]), ".1f"),
+                    fmt(median(steal), ".1f"),
+                    fmt(max(steal) if steal else None, ".1f"),
                 ])
     if rows:
         out.append("The load generator's side: wrk's own CPU time per request, and how often "
                    "the server went to sleep (voluntary context switches of all its threads) "
                    "per 1000 requests. When wrk saturates its CPU, its cost per request sets "
                    "req/s, and every wake-up of a sleeping server is paid on wrk's CPU "
-                   "(README: the wrk-bound tests).")
-        out.append(table(["test", "server", "wrk CPU µs/req", "server sleeps per 1000 req"],
-                         rows))
+                   "(README: the wrk-bound tests). Steal is the share of the machine's CPU "
+                   "time the hypervisor gave to others during the run (/proc/stat); runs "
+                   "with a few percent of it are disturbed, in req/s and most in p99.")
+        out.append(table(["test", "server", "wrk CPU µs/req", "server sleeps per 1000 req",
+                          "steal % (median)", "steal % (worst round)"], rows))
 
     for base in ("hyper", "actix"):
         if base not in servers:
@@ -535,7 +555,15 @@ def machine_info():
         "rustc": command_output(["rustc", "--version"]),
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
+        "ticks_start": machine_ticks(),
     }
+
+
+def steal_since(info):
+    (steal0, total0), (steal1, total1) = info["ticks_start"], machine_ticks()
+    if total1 <= total0:
+        return "steal unknown"
+    return f"{100 * (steal1 - steal0) / (total1 - total0):.1f} % of CPU time stolen by the hypervisor"
 
 
 def report(args, info, records, failures, command):
@@ -545,7 +573,7 @@ def report(args, info, records, failures, command):
         f"- machine: {info['nproc']} CPUs, {info['cpu']}, {info['memory']} memory",
         f"- kernel: {info['kernel']}",
         f"- date: {info['date']}; load average at start {' '.join(info['loadavg_start'])}, "
-        f"at end {' '.join(open('/proc/loadavg').read().split()[:3])}",
+        f"at end {' '.join(open('/proc/loadavg').read().split()[:3])}; {steal_since(info)}",
         f"- toolchain: {info['rustc']}; load generator: {info['wrk']}; httpserver at {info['commit']}",
         f"- command: `{command}`",
         f"- rounds {args.rounds}, {args.duration} s per measured run after {args.warmup} s of warm-up; "

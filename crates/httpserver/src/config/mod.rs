@@ -71,7 +71,7 @@ pub struct ServerConfig {
     /// request that arrives during one waits at most a step plus the
     /// timer's latency (some 20-40 µs on a VM), not the whole nap. See
     /// bench/README.md for what it saved there. 0 turns it off. At most
-    /// 1 ms. Default 50 µs (`"50us"`).
+    /// 1 ms. Default 20 µs (`"20us"`): two steps.
     #[serde(with = "duration")]
     pub wait_nap: Duration,
     /// An extra worker idle this long retires. Default 60 s.
@@ -142,7 +142,7 @@ impl Default for ServerConfig {
             min_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_workers: 64,
             pin_workers: false,
-            wait_nap: Duration::from_micros(50),
+            wait_nap: Duration::from_micros(20),
             worker_idle_timeout: Duration::from_secs(60),
             queue_capacity: 256,
             max_connections: 25_000,
@@ -375,7 +375,7 @@ mod tests {
         };
         let text = serde_json::to_string(&config).expect("serializes");
         assert!(text.contains("\"head_timeout\":\"1500ms\""), "{text}");
-        assert!(text.contains("\"wait_nap\":\"50us\""), "{text}");
+        assert!(text.contains("\"wait_nap\":\"20us\""), "{text}");
         let back: ServerConfig = serde_json::from_str(&text).expect("deserializes");
         assert_eq!(back, config);
         let partial: ServerConfig =

@@ -31,7 +31,7 @@
 //!   makes no progress for 10 ms, the timer hands them to another worker.
 //!
 //! - **Few wake-ups under load.** A worker whose last pass was busy and that
-//!   finds nothing to do naps for up to `wait_nap` (50 µs) on the timer,
+//!   finds nothing to do naps for up to `wait_nap` (20 µs) on the timer,
 //!   looking for events every 10 µs, before it blocks in `epoll_wait`: the
 //!   clients' CPUs do not pay to wake it for each request that arrives
 //!   meanwhile, and such a request waits at most one step ([`nap`]).
