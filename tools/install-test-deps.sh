@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the feature-gated tests need beyond
 # the Rust toolchain: redis-server for the shared rate-limit tests
-# (`cargo test -p httpserver --features redis`). Does nothing if present.
+# (`cargo test -p httpserver --features redis-server-tests`). Does nothing
+# if present.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

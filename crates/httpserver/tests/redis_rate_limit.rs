@@ -2,8 +2,10 @@
 //! loopback port; `tools/install-test-deps.sh` installs it): two server
 //! instances enforce one limit, and killing Redis under load neither hangs
 //! a worker nor crashes a server, while clients see the configured policy.
-//! Built only with the `redis` feature (`.ci/run` runs it).
-#![cfg(feature = "redis")]
+//! Built only with the `redis-server-tests` feature (`.ci/run` runs it:
+//! `cargo test -p httpserver --features redis-server-tests --test
+//! redis_rate_limit`).
+#![cfg(feature = "redis-server-tests")]
 
 mod support;
 
