@@ -2,10 +2,9 @@
 //! loopback port; `tools/install-test-deps.sh` installs it): two server
 //! instances enforce one limit, and killing Redis under load neither hangs
 //! a worker nor crashes a server, while clients see the configured policy.
-//! Built only with the `redis-server-tests` feature (`.ci/run` runs it:
-//! `cargo test -p httpserver --features redis-server-tests --test
-//! redis_rate_limit`).
-#![cfg(feature = "redis-server-tests")]
+//! Built only with the `redis-server-tests` feature (`required-features`
+//! in Cargo.toml; `.ci/run` runs it: `cargo test -p httpserver --features
+//! redis-server-tests --test redis_rate_limit`).
 
 mod support;
 

@@ -340,10 +340,7 @@ fn worker_loop(shared: &Arc<Shared>) {
     let mut events = Events::with_capacity(batch::BATCH);
     let nap = shared.config.wait_nap;
     if !nap.is_zero() {
-        // The default slack (50 µs) would make every nap that much longer.
-        if let Err(e) = sys::set_timer_slack(NAP_SLACK) {
-            tracing::debug!(error = %e, "could not set the timer slack");
-        }
+        nap::prepare_thread();
     }
     // Whether the events of the last pass came in a burst (see `wait_nap`).
     let mut busy = false;
@@ -509,10 +506,6 @@ fn accept_one(shared: &Shared, stream: std::net::TcpStream, peer: SocketAddr) {
         tracing::warn!(%peer, error = %e, "registering a connection failed");
     }
 }
-
-/// Timer slack of a worker that naps (`wait_nap`): a nap ends within this
-/// of when it should.
-const NAP_SLACK: Duration = Duration::from_micros(1);
 
 /// How often the timer checks whether every worker is stuck.
 const POOL_CHECK: Duration = Duration::from_millis(10);

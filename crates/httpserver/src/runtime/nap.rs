@@ -13,7 +13,11 @@ use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::sys::{Epoll, Events};
+use super::sys::{self, Epoll, Events};
+
+/// Timer slack of a worker that naps: a step ends within this of when it
+/// should (the default slack, 50 µs, would make every step that much longer).
+const NAP_SLACK: Duration = Duration::from_micros(1);
 
 /// The longest single sleep of a nap. Each step's end is a timer wake-up,
 /// which on a virtual machine whose idle CPUs halt comes some 20-40 µs
@@ -21,6 +25,13 @@ use super::sys::{Epoll, Events};
 /// median and 200 µs at the 99th percentile there) delayed the requests
 /// that arrived at its start by all of it.
 pub(crate) const NAP_STEP: Duration = Duration::from_micros(10);
+
+/// Sets up the calling worker thread for naps (its timer slack).
+pub(crate) fn prepare_thread() {
+    if let Err(e) = sys::set_timer_slack(NAP_SLACK) {
+        tracing::debug!(error = %e, "could not set the timer slack");
+    }
+}
 
 /// Sleeps in steps of at most [`NAP_STEP`], looking for events without
 /// blocking after each, until some are found or `nap` has passed. Returns
