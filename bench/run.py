@@ -380,6 +380,20 @@ def fmt(value, spec):
     return "–" if value is None else format(value, spec)
 
 
+def spread(values, spec=".2f"):
+    """The median of per-round figures with their range: `1.05 (0.93–1.12)`.
+
+    On a shared 2-core VM one round's ratio can move 10-20 %; the range says
+    whether a median on one side of a bar is more than noise."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return format(values[0], spec)
+    return (f"{format(statistics.median(values), spec)} "
+            f"({format(min(values), spec)}–{format(max(values), spec)})")
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
@@ -476,21 +490,22 @@ def summarise(records, mode, tests, servers):
                 pairs = [(r, ref[n], floor.get(n)) for n, r in rounds.items() if n in ref]
                 if not pairs:
                     continue
-                ovh = None
+                ovh = "–"
                 if is_plaintext(test) and server != "floor" and floor:
-                    ovh = median([ratio(overhead(r, f), overhead(b, f)) for r, b, f in pairs])
+                    ovh = spread([ratio(overhead(r, f), overhead(b, f)) for r, b, f in pairs])
                 rows.append([
                     test, server,
-                    fmt(median([ratio(r["rps"], b["rps"]) for r, b, _ in pairs]), ".2f"),
-                    fmt(median([ratio(r["cpu_us_per_req"], b["cpu_us_per_req"])
-                                for r, b, _ in pairs]), ".2f"),
-                    fmt(ovh, ".2f"),
-                    fmt(median([ratio(r["p99_us"], b["p99_us"]) for r, b, _ in pairs]), ".2f"),
+                    spread([ratio(r["rps"], b["rps"]) for r, b, _ in pairs]),
+                    spread([ratio(r["cpu_us_per_req"], b["cpu_us_per_req"])
+                            for r, b, _ in pairs]),
+                    ovh,
+                    spread([ratio(r["p99_us"], b["p99_us"]) for r, b, _ in pairs]),
                     str(len(pairs)),
                 ])
         if rows:
             what = "pipelined test only" if base == "actix" else "every test"
-            out.append(f"Median of per-round ratios vs {base} ({what}; < 1 is better for "
+            out.append(f"Median of per-round ratios vs {base}, with their range over the rounds "
+                       f"in brackets ({what}; < 1 is better for "
                        f"CPU, overhead and p99, > 1 is better for req/s):")
             out.append(table(["test", "server", f"req/s ÷ {base}", f"CPU/req ÷ {base}",
                               f"overhead ÷ {base}'s", f"p99 ÷ {base}", "rounds"], rows))
@@ -593,9 +608,90 @@ def report(args, info, records, failures, command):
         where = (f"server on CPU {server_cpu}, wrk on CPU {wrk_cpu} (taskset)"
                  if server_cpu is not None else "no pinning: server and wrk share both CPUs")
         lines += ["", f"## {mode}: {where}", "", summarise(records, mode, args.tests, args.servers)]
+    lines += bars(records, args.modes, args.servers)
     if failures:
         lines += ["", "## Failures", ""] + [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"
+
+
+def bar_rows(records, mode, server):
+    """The project's performance bars (bench/README.md) for `server` in one
+    mode: what each compares, the median of the per-round ratios with their
+    range, the limit, and whether the median meets it."""
+    def rounds(test, name):
+        return by_round(records, mode, test, name)
+
+    def check(label, test, per_round, limit, at_most):
+        mine = rounds(test, server)
+        pairs = [per_round(n, r) for n, r in mine.items()]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        values = [v for v in (ratio(a, b) for a, b in pairs) if v is not None]
+        if not values:
+            return None
+        med = statistics.median(values)
+        met = med <= limit if at_most else med >= limit
+        verdict = "met" if met else "**missed**"
+        if min(values) <= limit <= max(values):
+            verdict += ", rounds on both sides"
+        return [label, test, spread(values),
+                fmt(ratio(median([a for a, _ in pairs]), median([b for _, b in pairs])), ".2f"),
+                ("≤ " if at_most else "≥ ") + f"{limit:g}", verdict, str(len(values))]
+
+    def peer(test, n, key, best):
+        found = [rounds(test, p).get(n) for p in ("hyper", "actix")]
+        found = [f[key] for f in found if f is not None]
+        return best(found) if found else None
+
+    rows = []
+    for test in ("plaintext-c64", "plaintext-c256"):
+        floor, hyper = rounds(test, "floor"), rounds(test, "hyper")
+        rows.append(check("overhead above the floor ÷ hyper's", test,
+                          lambda n, r: (overhead(r, floor.get(n)),
+                                        overhead(hyper.get(n), floor.get(n))),
+                          0.75, True))
+    for test in ("json-c64", "users-c64"):
+        rows.append(check("CPU/req ÷ the better of hyper and actix", test,
+                          lambda n, r: (r["cpu_us_per_req"],
+                                        peer(test, n, "cpu_us_per_req", min)),
+                          1.0, True))
+    for test in ("plaintext-c64", "plaintext-c256", "json-c64", "users-c64"):
+        rows.append(check("req/s ÷ the better of hyper and actix", test,
+                          lambda n, r: (r["rps"], peer(test, n, "rps", max)), 1.0, False))
+    actix, floor = rounds(PIPELINED, "actix"), rounds(PIPELINED, "floor")
+    rows.append(check("req/s ÷ actix's", PIPELINED,
+                      lambda n, r: (r["rps"], (actix.get(n) or {}).get("rps")), 1.0, False))
+    rows.append(check("CPU/req ÷ the floor's", PIPELINED,
+                      lambda n, r: (r["cpu_us_per_req"],
+                                    (floor.get(n) or {}).get("cpu_us_per_req")),
+                      2.0, True))
+    for test in ("plaintext-c64", "plaintext-c256", "json-c64", "users-c64"):
+        hyper = rounds(test, "hyper")
+        rows.append(check("p99 ÷ hyper's", test,
+                          lambda n, r: (r["p99_us"], (hyper.get(n) or {}).get("p99_us")),
+                          1.0, True))
+    return [r for r in rows if r is not None]
+
+
+def bars(records, modes, servers):
+    """Markdown: the bars for every httpserver variant in the run."""
+    out = []
+    for server in (s for s in servers if s.startswith("httpserver")):
+        for mode in modes:
+            rows = bar_rows(records, mode, server)
+            if rows:
+                out += ["", f"### {server}, {mode}", "",
+                        table(["bar", "test", "median (range) of per-round ratios",
+                               "ratio of medians", "limit", "verdict on the median", "rounds"],
+                              rows)]
+    if not out:
+        return []
+    return ["", "## Bars", "",
+            "The performance bars of bench/README.md, judged on the median of the per-round "
+            "ratios. The range shows how far single rounds strayed: where rounds fall on both "
+            "sides of the limit, the verdict is within this machine's noise. The ratio of "
+            "the medians (this server's median figure over the peer's) is a second estimate; "
+            "it is the steadier one for overheads, whose per-round ratio is ill-conditioned "
+            "when the peer's overhead is near zero."] + out
 
 
 # ---------------------------------------------------------------- main

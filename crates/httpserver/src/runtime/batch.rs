@@ -26,6 +26,10 @@ struct WorkerSlot {
     /// Events taken from `events` so far (wrapping).
     progress: AtomicU64,
     in_use: AtomicBool,
+    /// The worker is serving a connection (running a handler, reading a
+    /// streamed body or a file): only then does its being asleep mean a
+    /// slow handler rather than a wait on the runtime's own locks.
+    serving: AtomicBool,
     /// The worker thread's kernel id (0: unknown).
     tid: AtomicI32,
 }
@@ -62,15 +66,29 @@ impl Batches {
         Some(id)
     }
 
-    /// Is some worker blocked (asleep in a system call, as a handler
-    /// waiting on I/O or a lock is) rather than running or waiting for a
-    /// CPU? Only a blocked worker is helped by another thread: when every
-    /// worker is runnable, the CPUs are the limit and another thread would
-    /// only compete for them. Unknown threads count as blocked.
+    /// Is some worker blocked while serving a connection (asleep in a
+    /// system call, as a handler waiting on I/O or a lock is) rather than
+    /// running or waiting for a CPU? Only such a worker is helped by another
+    /// thread: when every worker is runnable, the CPUs are the limit and
+    /// another thread would only compete for them. A worker asleep outside
+    /// a connection waits on the runtime's own short locks, whose holder is
+    /// merely waiting for a CPU (measured: under load with the CPUs shared
+    /// with the client, counting those grew the pool by a thread or more in
+    /// some runs, and every extra thread added wake-ups). Unknown threads
+    /// count as blocked.
     pub(crate) fn any_blocked(&self) -> bool {
         self.slots.iter().any(|slot| {
-            slot.in_use.load(Ordering::Acquire) && is_blocked(slot.tid.load(Ordering::Relaxed))
+            slot.in_use.load(Ordering::Acquire)
+                && slot.serving.load(Ordering::Relaxed)
+                && is_blocked(slot.tid.load(Ordering::Relaxed))
         })
+    }
+
+    /// Marks worker `id` as serving a connection or not (see
+    /// [`Batches::any_blocked`]); a store to the worker's own cache line.
+    #[inline]
+    pub(crate) fn set_serving(&self, id: usize, serving: bool) {
+        self.slots[id].serving.store(serving, Ordering::Relaxed);
     }
 
     /// Gives a retiring worker's slot back (its events go to the orphans).
@@ -198,6 +216,51 @@ mod tests {
         wake.send(()).unwrap();
         sleeper.join().unwrap();
         assert!(is_blocked(0));
+    }
+
+    #[test]
+    fn only_a_worker_asleep_while_serving_counts_as_blocked() {
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        let b = Arc::new(Batches::new(1));
+        // The worker sleeps on `outside` first, then on `inside` while
+        // marked as serving; this thread holds both until it has looked.
+        let (outside, inside) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+        let (hold_outside, hold_inside) = (outside.lock().unwrap(), inside.lock().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (b2, outside2, inside2) = (b.clone(), outside.clone(), inside.clone());
+        let worker = std::thread::spawn(move || {
+            let id = b2.claim().unwrap();
+            tx.send(id).unwrap();
+            // The runtime's own wait: asleep, but not serving.
+            drop(outside2.lock().unwrap());
+            b2.set_serving(id, true);
+            // A slow handler: asleep while serving.
+            drop(inside2.lock().unwrap());
+            b2.set_serving(id, false);
+        });
+        let id = rx.recv().unwrap();
+        let tid = b.slots[id].tid.load(Ordering::Relaxed);
+        let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !done() {
+                assert!(Instant::now() < deadline, "the worker never {what}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        wait_until("blocked", &|| is_blocked(tid));
+        assert!(
+            !b.any_blocked(),
+            "a wait outside a connection counted as a slow handler"
+        );
+        drop(hold_outside);
+        wait_until("blocked while serving", &|| {
+            b.slots[id].serving.load(Ordering::Relaxed) && is_blocked(tid)
+        });
+        assert!(b.any_blocked());
+        drop(hold_inside);
+        worker.join().unwrap();
+        assert!(!b.any_blocked());
     }
 
     #[test]

@@ -417,12 +417,12 @@ fn worker_loop(shared: &Arc<Shared>) {
         }
         while let Some((token, hup)) = shared.batches.next(id) {
             if let Some(conn) = shared.slab.take(token, hup) {
-                serve(shared, conn, &mut scratch);
+                serve(shared, id, conn, &mut scratch);
             }
         }
         while pool.busy() < pool.max_busy {
             match pool.pop() {
-                Some(conn) => serve(shared, conn, &mut scratch),
+                Some(conn) => serve(shared, id, conn, &mut scratch),
                 None => break,
             }
         }
@@ -433,9 +433,14 @@ fn worker_loop(shared: &Arc<Shared>) {
 }
 
 /// Serves a connection until it would block, then parks, queues or closes it.
-fn serve(shared: &Shared, mut conn: Box<Conn>, scratch: &mut Scratch) {
+/// Worker `id` is marked as serving meanwhile, so that the timer can tell a
+/// slow handler from a wait on the runtime's locks ([`batch::Batches::any_blocked`]).
+fn serve(shared: &Shared, id: usize, mut conn: Box<Conn>, scratch: &mut Scratch) {
     loop {
-        match conn.serve(shared, scratch) {
+        shared.batches.set_serving(id, true);
+        let outcome = conn.serve(shared, scratch);
+        shared.batches.set_serving(id, false);
+        match outcome {
             Outcome::Park => match shared.slab.park(conn) {
                 None => return,
                 // An event arrived while we served it: go on.
@@ -516,9 +521,10 @@ const RUNNABLE_STALL_CHECKS: u32 = 10;
 
 /// Adds a worker when none is waiting for events and no handler finished
 /// since the last check: every thread is held by a slow handler (or a slow
-/// write), and new requests would otherwise wait. A thread is added at once
-/// when some worker is blocked in a system call (a handler waiting on I/O
-/// or a lock); when all are runnable, they are only waiting for a CPU, and
+/// streamed body), and new requests would otherwise wait. A thread is added
+/// at once when some worker is blocked in a system call while serving a
+/// connection (a handler waiting on I/O or a lock; a worker asleep on the
+/// runtime's own locks does not count); when all are runnable, they are only waiting for a CPU, and
 /// a thread is added only after [`RUNNABLE_STALL_CHECKS`] checks without
 /// progress, so that preemption under load does not grow the pool. Short
 /// handlers under load keep finishing, so a busy server keeps one thread
