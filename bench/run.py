@@ -11,7 +11,7 @@ measurement to the same path with a .json suffix.
 Python 3 standard library only. Loopback only; every wrk run is bounded by
 -d plus a hard timeout; stops only the processes it started.
 
-    python3 bench/run.py --rounds 3 --duration 10 --warmup 2 \
+    python3 bench/run.py --rounds 6 --duration 6 --warmup 1 \
         --modes unpinned,pinned --tests all \
         --servers httpserver,hyper,actix,floor --out bench/RESULTS.md
     python3 bench/run.py --quick        # 1 round, 2 s, unpinned
@@ -699,9 +699,9 @@ def bars(records, modes, servers):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run")
-    ap.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measured run")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--duration", type=int, default=6, help="seconds per measured wrk run")
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
     ap.add_argument("--modes", default="unpinned,pinned")
     ap.add_argument("--tests", default="all", help="'all' or a comma list of " + ", ".join(TESTS))
     ap.add_argument("--servers", default="httpserver,hyper,actix,floor")

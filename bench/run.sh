@@ -2,7 +2,7 @@
 # Builds everything the load benchmark needs, then runs bench/run.py with
 # the arguments given (see bench/README.md). Examples:
 #   bench/run.sh --quick
-#   bench/run.sh --rounds 3 --duration 10 --warmup 2 --modes unpinned,pinned \
+#   bench/run.sh --rounds 6 --duration 6 --warmup 1 --modes unpinned,pinned \
 #       --tests all --servers httpserver,hyper,actix,floor --out bench/RESULTS.md
 set -euo pipefail
 
