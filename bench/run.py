@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Load benchmark: httpserver against hyper, actix-web and the floor.
 
-For each mode (unpinned, pinned), each round, and each server in turn
-(A B C D A B C D ...), starts the server on a free 127.0.0.1 port, checks
-each route's body, then per test: warms up with wrk, reads the server's CPU
-time from /proc, runs wrk, reads it again. Writes medians across rounds and
+For each mode (unpinned, pinned), each round, each test, and each server in
+turn (A B C D A B C D ...), starts the server on a free 127.0.0.1 port,
+checks each route's body, warms up with wrk, reads the server's CPU time
+from /proc, runs wrk, reads it again, and stops the server. Servers take
+turns test by test, not round by round, so that the runs compared in a
+round are seconds apart, not a minute: this machine's speed shifts in
+steps that last tens of seconds. Writes medians across rounds and
 the median of per-round ratios to --out (Markdown) and to stdout, and every
 measurement to the same path with a .json suffix.
 
@@ -752,35 +755,35 @@ def main(argv):
     info = machine_info()
     records, failures = [], []
     n_runs = sum(len(tests_for(s, args.tests)) for s in args.servers) * args.rounds * len(args.modes)
-    log(f"{n_runs} measured runs, about {n_runs * (args.duration + args.warmup + 0.5) / 60:.0f} min")
+    log(f"{n_runs} measured runs, about {n_runs * (args.duration + args.warmup + 1.0) / 60:.0f} min")
 
     for mode in args.modes:
         server_cpu, wrk_cpu = PINS[mode]
         for rnd in range(1, args.rounds + 1):
-            for name in args.servers:
-                log(f"[{mode} round {rnd}/{args.rounds}] {name}")
-                server = Server(name, BINARIES[name], server_cpu)
-                try:
-                    server.wait_ready()
-                    server.check_routes()
-                    for test in tests_for(name, args.tests):
-                        if not server.alive():
-                            raise RuntimeError(f"{name} died (exit {server.proc.returncode})")
+            for test in args.tests:
+                for name in args.servers:
+                    if test not in tests_for(name, args.tests):
+                        continue
+                    log(f"[{mode} round {rnd}/{args.rounds}] {test} {name}")
+                    server = Server(name, BINARIES[name], server_cpu)
+                    try:
+                        server.wait_ready()
+                        server.check_routes()
                         res = measure(args, server, test, wrk_cpu)
                         res.update(mode=mode, round=rnd, server=name, test=test)
                         records.append(res)
-                        log(f"  {test:26} {res['rps']:>11,.0f} req/s  p50 {fmt_lat(res['p50_us']):>9}"
+                        log(f"  {res['rps']:>11,.0f} req/s  p50 {fmt_lat(res['p50_us']):>9}"
                             f"  p99 {fmt_lat(res['p99_us']):>9}  {res['cpu_us_per_req']:6.2f} CPU µs/req"
                             f"  {res['rss_kb'] / 1024:6.1f} MiB  {res['threads']} threads"
                             + (f"  {res['errors']} errors" if res["errors"] else ""))
-                except (RuntimeError, ValueError, OSError) as e:
-                    msg = f"{mode} round {rnd} {name}: {e}"
-                    log("  FAILED: " + msg)
-                    failures.append(msg.splitlines()[0])
-                finally:
-                    took = server.stop()
-                    if took > 2:
-                        log(f"  {name} took {took:.1f} s to stop")
+                    except (RuntimeError, ValueError, OSError) as e:
+                        msg = f"{mode} round {rnd} {test} {name}: {e}"
+                        log("  FAILED: " + msg)
+                        failures.append(msg.splitlines()[0])
+                    finally:
+                        took = server.stop()
+                        if took > 2:
+                            log(f"  {name} took {took:.1f} s to stop")
 
     text = report(args, info, records, failures, command)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
