@@ -621,12 +621,24 @@ def bar_rows(records, mode, server):
     """The project's performance bars (bench/README.md) for `server` in one
     mode: what each compares, the median of the per-round ratios with their
     range, the limit, and whether the median meets it."""
-    def rounds(test, name):
-        return by_round(records, mode, test, name)
+    def fig(test, name, n, key):
+        """`key` of `name`'s run of `test` in round `n`, if there is one."""
+        rec = by_round(records, mode, test, name).get(n)
+        return None if rec is None else rec[key]
 
-    def check(label, test, per_round, limit, at_most):
-        mine = rounds(test, server)
-        pairs = [per_round(n, r) for n, r in mine.items()]
+    def best_peer(test, n, key, best):
+        found = [v for v in (fig(test, p, n, key) for p in ("hyper", "actix")) if v is not None]
+        return best(found) if found else None
+
+    def ovh(test, name, n):
+        mine, floor = fig(test, name, n, "cpu_us_per_req"), fig(test, "floor", n, "cpu_us_per_req")
+        return None if mine is None or floor is None else mine - floor
+
+    def check(label, test, theirs, key, limit, at_most):
+        """`theirs(n)` is the figure to compare with in round n; `key` is
+        this server's figure, or None for its overhead above the floor."""
+        pairs = [(ovh(test, server, n) if key is None else r[key], theirs(n))
+                 for n, r in by_round(records, mode, test, server).items()]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
         values = [v for v in (ratio(a, b) for a, b in pairs) if v is not None]
         if not values:
@@ -640,38 +652,26 @@ def bar_rows(records, mode, server):
                 fmt(ratio(median([a for a, _ in pairs]), median([b for _, b in pairs])), ".2f"),
                 ("≤ " if at_most else "≥ ") + f"{limit:g}", verdict, str(len(values))]
 
-    def peer(test, n, key, best):
-        found = [rounds(test, p).get(n) for p in ("hyper", "actix")]
-        found = [f[key] for f in found if f is not None]
-        return best(found) if found else None
-
+    loaded = ("plaintext-c64", "plaintext-c256", "json-c64", "users-c64")
     rows = []
     for test in ("plaintext-c64", "plaintext-c256"):
-        floor, hyper = rounds(test, "floor"), rounds(test, "hyper")
         rows.append(check("overhead above the floor ÷ hyper's", test,
-                          lambda n, r: (overhead(r, floor.get(n)),
-                                        overhead(hyper.get(n), floor.get(n))),
-                          0.75, True))
+                          lambda n: ovh(test, "hyper", n), None, 0.75, True))
     for test in ("json-c64", "users-c64"):
         rows.append(check("CPU/req ÷ the better of hyper and actix", test,
-                          lambda n, r: (r["cpu_us_per_req"],
-                                        peer(test, n, "cpu_us_per_req", min)),
-                          1.0, True))
-    for test in ("plaintext-c64", "plaintext-c256", "json-c64", "users-c64"):
+                          lambda n: best_peer(test, n, "cpu_us_per_req", min),
+                          "cpu_us_per_req", 1.0, True))
+    for test in loaded:
         rows.append(check("req/s ÷ the better of hyper and actix", test,
-                          lambda n, r: (r["rps"], peer(test, n, "rps", max)), 1.0, False))
-    actix, floor = rounds(PIPELINED, "actix"), rounds(PIPELINED, "floor")
+                          lambda n: best_peer(test, n, "rps", max), "rps", 1.0, False))
     rows.append(check("req/s ÷ actix's", PIPELINED,
-                      lambda n, r: (r["rps"], (actix.get(n) or {}).get("rps")), 1.0, False))
+                      lambda n: fig(PIPELINED, "actix", n, "rps"), "rps", 1.0, False))
     rows.append(check("CPU/req ÷ the floor's", PIPELINED,
-                      lambda n, r: (r["cpu_us_per_req"],
-                                    (floor.get(n) or {}).get("cpu_us_per_req")),
-                      2.0, True))
-    for test in ("plaintext-c64", "plaintext-c256", "json-c64", "users-c64"):
-        hyper = rounds(test, "hyper")
+                      lambda n: fig(PIPELINED, "floor", n, "cpu_us_per_req"),
+                      "cpu_us_per_req", 2.0, True))
+    for test in loaded:
         rows.append(check("p99 ÷ hyper's", test,
-                          lambda n, r: (r["p99_us"], (hyper.get(n) or {}).get("p99_us")),
-                          1.0, True))
+                          lambda n: fig(test, "hyper", n, "p99_us"), "p99_us", 1.0, True))
     return [r for r in rows if r is not None]
 
 
