@@ -13,7 +13,8 @@
 
 use super::error::ParseError;
 use super::token::{
-    host_byte, name_run, target_run_and_query, tchar, token_run, trim_ows, value_byte, value_run,
+    all_host, host_byte, name_eq, name_run, target_run_and_query, tchar, token_run, trim_ows,
+    value_byte, value_run,
 };
 
 /// Size limits for a request head. Each one maps to its own status.
@@ -584,22 +585,22 @@ impl FieldInfo {
         let first = name.first().map_or(0, |b| b | 0x20);
         let key = (name.len(), first);
         if key == (4, b'h') {
-            if name.eq_ignore_ascii_case(b"host") {
+            if name_eq(name, b"host") {
                 return self.host(buf, field.value);
             }
         } else if key == (10, b'c') {
-            if name.eq_ignore_ascii_case(b"connection") {
+            if name_eq(name, b"connection") {
                 self.connection(field.value.get(buf));
             }
         } else if key == (14, b'c') {
-            if name.eq_ignore_ascii_case(b"content-length") {
+            if name_eq(name, b"content-length") {
                 return self.content_length(field.value.get(buf));
             }
         } else if key == (17, b't') {
-            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if name_eq(name, b"transfer-encoding") {
                 return self.transfer_encoding(field.value.get(buf));
             }
-        } else if key == (6, b'e') && name.eq_ignore_ascii_case(b"expect") {
+        } else if key == (6, b'e') && name_eq(name, b"expect") {
             self.expect(field.value.get(buf));
         }
         Ok(())
@@ -609,10 +610,7 @@ impl FieldInfo {
     #[inline(always)]
     fn host(&mut self, buf: &[u8], value: Span) -> Result<(), ParseError> {
         self.host_count += 1;
-        let valid = value
-            .get(buf)
-            .iter()
-            .fold(true, |all, &b| all & host_byte(b));
+        let valid = all_host(buf, value.start as usize, value.end as usize);
         if self.host_count > 1 || !valid {
             return Err(ParseError::InvalidHost);
         }

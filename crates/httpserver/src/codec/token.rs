@@ -162,8 +162,8 @@ swar!(swar_wide, u128, 16);
 #[allow(unsafe_code)]
 mod simd {
     use std::arch::x86_64::{
-        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_min_epu8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        __m128i, _mm_add_epi8, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
     };
 
     /// Defines the tests over a word of `$n` vectors.
@@ -307,6 +307,36 @@ mod simd {
         pub(super) fn colon(x: __m128i) -> i32 {
             _mm_movemask_epi8(_mm_cmpeq_epi8(x, splat(b':')))
         }
+    }
+
+    /// One bit per byte of the 16 at `s[i..]` that is not a Host byte, or
+    /// `None` if `s` is shorter. The Host set is four ranges and five single
+    /// bytes; a byte is in `lo..=hi` when adding `0x80 - lo` (wrapping) puts
+    /// it among the `hi - lo + 1` lowest signed bytes. (Written out here, not
+    /// as an `sse2` function: that one was not inlined into the parser.)
+    #[inline(always)]
+    pub(in crate::codec::token) fn non_host_mask(s: &[u8], i: usize) -> Option<u32> {
+        let [x] = mid::word(s, i)?;
+        // SAFETY: the intrinsics need only SSE2, which this module is
+        // compiled with (see `word`).
+        let ok = unsafe {
+            let splat = |b: u8| _mm_set1_epi8(b as i8);
+            let in_range = |lo: u8, hi: u8| {
+                let shifted = _mm_add_epi8(x, splat(0x80u8.wrapping_sub(lo)));
+                _mm_cmplt_epi8(shifted, splat(0x80u8.wrapping_add(hi - lo + 1)))
+            };
+            let is = |b: u8| _mm_cmpeq_epi8(x, splat(b));
+            let ranges = _mm_or_si128(
+                _mm_or_si128(in_range(b'$', b'.'), in_range(b'0', b';')),
+                _mm_or_si128(in_range(b'A', b'['), in_range(b'a', b'z')),
+            );
+            let singles = _mm_or_si128(
+                _mm_or_si128(is(b'!'), is(b'=')),
+                _mm_or_si128(_mm_or_si128(is(b']'), is(b'_')), is(b'~')),
+            );
+            _mm_movemask_epi8(_mm_or_si128(ranges, singles))
+        };
+        Some(!ok as u32 & 0xffff)
     }
 }
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -468,6 +498,104 @@ pub(crate) fn value_run(s: &[u8]) -> usize {
     }
 }
 
+/// Are all of `s[start..end]` Host bytes?
+///
+/// On x86_64 a value of up to sixteen bytes is tested in the one vector of
+/// sixteen bytes that ends where it ends, with the flags of the bytes
+/// before it dropped: a value such as `localhost` costs one vector test, as
+/// a Host value in a request always has sixteen bytes of input before its
+/// end (the request line is there). Longer values go sixteen bytes a time.
+#[inline(always)]
+pub(crate) fn all_host(s: &[u8], start: usize, end: usize) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        let len = end.saturating_sub(start);
+        if len <= 16 {
+            if let Some(mask) = end.checked_sub(16).and_then(|w| simd::non_host_mask(s, w)) {
+                // The window's top `len` bits are the value's bytes.
+                return mask >> (16 - len) == 0;
+            }
+        } else {
+            return all_host_long(s, start, end);
+        }
+    }
+    all_host_bytes(s.get(start..end).unwrap_or_default())
+}
+
+/// [`all_host`] for values longer than sixteen bytes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(never)]
+fn all_host_long(s: &[u8], start: usize, end: usize) -> bool {
+    let mut i = start;
+    while i + 16 <= end {
+        match simd::non_host_mask(s, i) {
+            Some(0) => i += 16,
+            _ => return false,
+        }
+    }
+    // What is left, under sixteen bytes, ends a window that starts at or
+    // after `start`.
+    i == end || all_host(s, i, end)
+}
+
+/// [`all_host`] a byte at a time.
+#[inline]
+fn all_host_bytes(s: &[u8]) -> bool {
+    s.iter().fold(true, |all, &b| all & host_byte(b))
+}
+
+/// Is the field name `name` equal to `lower`, ignoring ASCII case?
+///
+/// `lower` must hold only lowercase letters and `-`, and `name` only
+/// `tchar`s, as every name [`name_run`] measures does. Then setting bit 5
+/// of each byte of `name` is an exact case fold: it makes a `tchar` a given
+/// lowercase letter only if the `tchar` is that letter in either case, and
+/// makes it `-` only if it is `-` (the other byte it maps there is CR, not a
+/// `tchar`). So the names are compared a word at a time: two overlapping
+/// words of eight bytes, or of four below eight.
+#[inline(always)]
+pub(crate) fn name_eq(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    debug_assert!(name.iter().all(|&b| tchar(b)));
+    let n = lower.len();
+    if name.len() != n {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(|w| w.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let w4 = |s: &[u8], i: usize| {
+        s.get(i..i + 4)
+            .and_then(|w| w.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    if n >= 8 {
+        let mut i = 0;
+        loop {
+            let at = i.min(n - 8);
+            match (w8(name, at), w8(lower, at)) {
+                (Some(a), Some(b)) if a | 0x2020_2020_2020_2020 == b => {}
+                _ => return false,
+            }
+            if at == n - 8 {
+                return true;
+            }
+            i += 8;
+        }
+    }
+    if n >= 4 {
+        return [0, n - 4]
+            .iter()
+            .all(|&at| match (w4(name, at), w4(lower, at)) {
+                (Some(a), Some(b)) => a | 0x2020_2020 == b,
+                _ => false,
+            });
+    }
+    name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
 /// Strips optional whitespace (`OWS = *( SP / HTAB )`) from both ends.
 #[inline]
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
@@ -597,6 +725,73 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// `all_host` answers what the table does for every byte value at
+    /// every position, for values short and long, with and without sixteen
+    /// bytes of input before their end.
+    #[test]
+    fn all_host_agrees_with_the_table() {
+        for lead in [0usize, 3, 16, 20] {
+            for len in 0..40 {
+                for at in 0..len.max(1) {
+                    for b in 0..=255u8 {
+                        let mut s = vec![b'/'; lead];
+                        s.extend(std::iter::repeat_n(b'a', len));
+                        // A byte that is no Host byte after the value, so
+                        // a window that reached past the end would fail.
+                        s.extend_from_slice(b"/\r\n");
+                        if len > 0 {
+                            s[lead + at] = b;
+                        }
+                        let want = len == 0 || host_byte(b);
+                        assert_eq!(
+                            all_host(&s, lead, lead + len),
+                            want,
+                            "byte {b:#x} at {at} of {len} after {lead}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `name_eq` is `eq_ignore_ascii_case` on `tchar` names against the
+    /// lowercase names the parser looks for.
+    #[test]
+    fn name_eq_is_a_case_insensitive_compare() {
+        let names: [&[u8]; 6] = [
+            b"host",
+            b"expect",
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+            b"te",
+        ];
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| tchar(b)).collect();
+        for want in names {
+            for name in names {
+                assert_eq!(name_eq(name, want), name == want);
+            }
+            // Every single-byte change to any tchar, and every case.
+            for at in 0..want.len() {
+                for &b in &tchars {
+                    let mut n = want.to_vec();
+                    n[at] = b;
+                    assert_eq!(
+                        name_eq(&n, want),
+                        n.eq_ignore_ascii_case(want),
+                        "{n:?} against {want:?}"
+                    );
+                }
+            }
+            let upper = want.to_ascii_uppercase();
+            assert!(name_eq(&upper, want));
+            assert!(!name_eq(&want[1..], want));
+            let mut longer = want.to_vec();
+            longer.push(b'x');
+            assert!(!name_eq(&longer, want));
         }
     }
 

@@ -331,6 +331,27 @@ fn host_rules() {
     assert_eq!(ok(abs).authority.map(|a| a.str(abs)), Some("x.example"));
 }
 
+/// The Host check tests up to sixteen bytes in one vector that may begin
+/// before the value: every length up to past two vectors, a bad byte at each
+/// place, and the name in any case.
+#[test]
+fn host_bytes_are_checked_at_every_place() {
+    for len in 1..40 {
+        let value = "h".repeat(len);
+        let good = format!("GET / HTTP/1.1\r\nhOsT: {value}\r\n\r\n");
+        let head = ok(good.as_bytes());
+        assert_eq!(head.authority.map(|a| a.str(good.as_bytes())), Some(&*value));
+        for at in 0..len {
+            for bad in ["/", "@", "\"", "{", "\u{e9}"] {
+                let mut v = value.clone();
+                v.replace_range(at..at + 1, bad);
+                let input = format!("GET / HTTP/1.1\r\nHost: {v}\r\n\r\n");
+                assert_eq!(err(input.as_bytes()), InvalidHost, "{input:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn framing_rules() {
     let cases: &[(&[u8], Result<Framing, ParseError>)] = &[
