@@ -340,7 +340,10 @@ fn host_bytes_are_checked_at_every_place() {
         let value = "h".repeat(len);
         let good = format!("GET / HTTP/1.1\r\nhOsT: {value}\r\n\r\n");
         let head = ok(good.as_bytes());
-        assert_eq!(head.authority.map(|a| a.str(good.as_bytes())), Some(&*value));
+        assert_eq!(
+            head.authority.map(|a| a.str(good.as_bytes())),
+            Some(&*value)
+        );
         for at in 0..len {
             for bad in ["/", "@", "\"", "{", "\u{e9}"] {
                 let mut v = value.clone();
