@@ -143,3 +143,38 @@ fn half_closed_client_still_gets_its_response() {
         "the server closes its side after answering a half-closed client"
     );
 }
+
+/// Two requests sent in pieces split at many points (the second one's
+/// head starting in the same write as the first one's end) are answered
+/// in order: whether a head is parsed at the first look or after more
+/// bytes arrive, the connection stays in step.
+#[test]
+fn heads_split_across_writes_are_answered_in_order() {
+    let srv = app(config());
+    let wire = b"GET /users/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: t\r\n\r\n";
+    for cut in [1, 5, 13, 22, 23, 30, 33, 34, 35, 40, 50, 66] {
+        let mut s = srv.connect();
+        s.set_nodelay(true).unwrap();
+        s.write_all(&wire[..cut]).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        s.write_all(&wire[cut..]).unwrap();
+        let ex = read_all(&mut s, Duration::from_millis(300));
+        let bodies: Vec<String> = ex.responses().iter().map(|r| r.body_text()).collect();
+        assert_eq!(bodies, ["user 1", "user 2"], "cut at {cut}: {}", ex.text());
+    }
+}
+
+/// A head that is incomplete but already malformed is answered 400 at once,
+/// without waiting for the rest or for the head timeout.
+#[test]
+fn an_incomplete_but_malformed_head_is_refused_at_once() {
+    let srv = app(config());
+    let mut s = srv.connect();
+    s.write_all(b"G(T /users/1 HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let ex = read_all(&mut s, Duration::from_millis(300));
+    assert_eq!(ex.statuses(), [400], "{}", ex.text());
+    assert!(ex.closed);
+    assert!(start.elapsed() < Duration::from_secs(5));
+}

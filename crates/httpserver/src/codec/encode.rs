@@ -76,8 +76,13 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
 ///
 /// The encoder owns framing and connection headers: `Content-Length`,
 /// `Transfer-Encoding` and `Connection` in `headers` are replaced by what
-/// `framing` and `cx` call for. `Date` is added unless present, and
-/// `Server: <server>` when `server` is given and the header is not set.
+/// `framing` and `cx` call for, except that a `close` option in a
+/// `Connection` header of `headers` is honoured (`Connection: close` is
+/// written even when `cx.keep_alive` is set). `Date` is added unless
+/// present, and `Server: <server>` when `server` is given and the header is
+/// not set.
+///
+/// Returns whether the connection stays open after this response.
 ///
 /// # Examples
 ///
@@ -87,7 +92,8 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
 ///
 /// let mut out = Vec::new();
 /// let cx = EncodeContext { version: Version::Http11, head: false, keep_alive: true };
-/// encode_head(&mut out, StatusCode::OK, &HeaderMap::new(), BodyFraming::Length(2), cx, None);
+/// let open = encode_head(&mut out, StatusCode::OK, &HeaderMap::new(), BodyFraming::Length(2), cx, None);
+/// assert!(open);
 /// let text = String::from_utf8(out).unwrap();
 /// assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
 /// assert!(text.contains("\r\nContent-Length: 2\r\n"));
@@ -100,8 +106,8 @@ pub fn encode_head(
     framing: BodyFraming,
     cx: EncodeContext,
     server: Option<&[u8]>,
-) {
-    encode_head_dated(out, status, headers, framing, cx, server, http_date);
+) -> bool {
+    encode_head_dated(out, status, headers, framing, cx, server, http_date)
 }
 
 /// [`encode_head`] with the `Date` value from `date`, called only when the
@@ -114,15 +120,20 @@ pub(crate) fn encode_head_dated(
     cx: EncodeContext,
     server: Option<&[u8]>,
     date: impl FnOnce() -> [u8; super::DATE_LEN],
-) {
+) -> bool {
     write_status_line(out, status);
     let mut has_date = false;
     let mut has_server = false;
+    let mut keep_alive = cx.keep_alive;
     for (name, value) in headers {
-        if name == header::CONTENT_LENGTH
-            || name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-        {
+        if name == header::CONNECTION {
+            keep_alive &= !value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            continue;
+        }
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
         has_date |= name == header::DATE;
@@ -155,12 +166,13 @@ pub(crate) fn encode_head_dated(
         }
         _ => {}
     }
-    if !cx.keep_alive {
+    if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if cx.version == Version::Http10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
+    keep_alive
 }
 
 /// Writes `HTTP/1.1 <code> <reason>\r\n`. Servers answer with their own
@@ -217,7 +229,8 @@ mod tests {
         cx: EncodeContext,
     ) -> String {
         let mut out = Vec::new();
-        encode_head(&mut out, status, headers, framing, cx, Some(b"httpserver"));
+        let open = encode_head(&mut out, status, headers, framing, cx, Some(b"httpserver"));
+        assert_eq!(open, !out.ends_with(b"Connection: close\r\n\r\n"));
         String::from_utf8(out).expect("ascii")
     }
 
@@ -267,6 +280,32 @@ mod tests {
             ka10
         )
         .ends_with("Connection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_close_option_in_the_headers_closes() {
+        for (value, closes) in [
+            ("close", true),
+            ("Keep-Alive, CLOSE ", true),
+            ("upgrade", false),
+            ("closed", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONNECTION, HeaderValue::from_static(value));
+            let text = head(StatusCode::OK, &h, BodyFraming::Length(0), KA11);
+            assert_eq!(
+                text.ends_with("\r\nConnection: close\r\n\r\n"),
+                closes,
+                "{value}"
+            );
+            // The handler's own field is replaced, never copied.
+            assert_eq!(
+                text.matches("onnection").count(),
+                usize::from(closes),
+                "{text}"
+            );
+            assert!(!text.contains(value.trim()) || value == "close", "{text}");
+        }
     }
 
     #[test]

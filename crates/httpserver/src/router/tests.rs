@@ -741,3 +741,37 @@ fn route_error_traits() {
     assert_eq!(e.clone(), e);
     assert!(format!("{e:?}").contains("InvalidPath"));
 }
+
+/// Static children are found by a scan when few and by bisection when
+/// many; both find every child and nothing that only shares a prefix.
+#[test]
+fn few_and_many_static_children() {
+    for count in [1, 3, 8, 9, 20] {
+        let names: Vec<String> = (0..count).map(|i| format!("n{:02}x", count - i)).collect();
+        let mut router = RouteTree::new();
+        for name in &names {
+            add(&mut router, "GET", &format!("/{name}/leaf")).unwrap();
+            add(&mut router, "GET", &format!("/{name}")).unwrap();
+        }
+        for name in &names {
+            assert_eq!(
+                outcome(&router, "GET", &format!("/{name}")),
+                format!("GET /{name}")
+            );
+            assert_eq!(
+                outcome(&router, "GET", &format!("/{name}/leaf")),
+                format!("GET /{name}/leaf")
+            );
+            let shorter = &name[..name.len() - 1];
+            for miss in [shorter.to_owned(), format!("{name}y"), name.to_uppercase()] {
+                assert_eq!(
+                    outcome(&router, "GET", &format!("/{miss}")),
+                    "404",
+                    "{count} {miss}"
+                );
+            }
+        }
+        assert_eq!(outcome(&router, "GET", "/"), "404");
+        assert_eq!(outcome(&router, "GET", "/zz"), "404");
+    }
+}

@@ -12,6 +12,9 @@ pub struct RouteTree<T> {
     root: Node<T>,
 }
 
+/// Up to this many static children are scanned rather than bisected.
+const LINEAR_STATICS: usize = 8;
+
 /// One tree level: the routes ending here and the children one segment down.
 #[derive(Debug)]
 struct Node<T> {
@@ -202,6 +205,15 @@ impl<T> Node<T> {
     }
 
     fn static_child(&self, segment: &str) -> Option<&Self> {
+        // A few children are found sooner by a scan, which compares lengths
+        // before bytes, than by the ordered compares of a binary search.
+        if self.statics.len() <= LINEAR_STATICS {
+            return self
+                .statics
+                .iter()
+                .find(|(key, _)| **key == *segment)
+                .map(|(_, node)| node);
+        }
         self.statics
             .binary_search_by(|(key, _)| (**key).cmp(segment))
             .ok()
@@ -231,8 +243,10 @@ impl<T> Node<T> {
         rest: &'p str,
         params: &mut Params<'r, 'p>,
     ) -> Option<&'r Endpoint<T>> {
-        let (segment, next) = match rest.split_once('/') {
-            Some((segment, next)) => (segment, Some(next)),
+        // A byte scan: segments are short, and `split_once` sets up a
+        // general searcher for each.
+        let (segment, next) = match rest.bytes().position(|b| b == b'/') {
+            Some(i) => (&rest[..i], rest.get(i + 1..)),
             None => (rest, None),
         };
 

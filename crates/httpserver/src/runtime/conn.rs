@@ -390,6 +390,32 @@ impl Conn {
             return Step::NeedRead;
         }
         let limits = shared.limits;
+        // At the first look at a head most requests are there whole: parse
+        // at once. Only when the parser needs more is the blank line looked
+        // for, from where the last look stopped, so a head that trickles in
+        // costs linear time rather than a parse per read.
+        let mut first = None;
+        if self.body.is_none() && self.scanned == 0 {
+            match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
+                Ok(Status::Complete(head)) => first = Some(head),
+                Ok(Status::Partial) => {}
+                Err(e) => return self.fail(e, shared),
+            }
+        }
+        let head = match first {
+            Some(head) => head,
+            None => match self.parse_more(shared, scratch) {
+                Ok(head) => head,
+                Err(step) => return step,
+            },
+        };
+        self.serve_head(head, shared, scratch)
+    }
+
+    /// [`next_request`](Self::next_request) for a head that was incomplete
+    /// at an earlier look, or whose body is still arriving.
+    fn parse_more(&mut self, shared: &Shared, scratch: &mut Scratch) -> Result<RequestHead, Step> {
+        let limits = shared.limits;
         if self.body.is_none() {
             let data = self.rbuf.data();
             if find_head_end(data, self.scanned).is_none() {
@@ -404,18 +430,21 @@ impl Conn {
                 // An incomplete head may already be over a limit.
                 if bare_lf || data.len() > limits.max_request_line {
                     if let Err(e) = codec::parse_request(data, &limits, &mut scratch.headers) {
-                        return self.fail(e, shared);
+                        return Err(self.fail(e, shared));
                     }
                 }
-                return Step::NeedRead;
+                return Err(Step::NeedRead);
             }
         }
-        let head = match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
-            Ok(Status::Complete(head)) => head,
-            Ok(Status::Partial) => return Step::NeedRead,
-            Err(e) => return self.fail(e, shared),
-        };
+        match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
+            Ok(Status::Complete(head)) => Ok(head),
+            Ok(Status::Partial) => Err(Step::NeedRead),
+            Err(e) => Err(self.fail(e, shared)),
+        }
+    }
 
+    /// Answers the request whose head is `head`, or waits for its body.
+    fn serve_head(&mut self, head: RequestHead, shared: &Shared, scratch: &mut Scratch) -> Step {
         // The body.
         let (body, total) = match head.framing {
             Framing::None => (BodyBytes::Empty, head.len),
@@ -584,14 +613,6 @@ impl Conn {
             self.close_after_write = true;
             return;
         }
-        if let Some(v) = res.headers().get(header::CONNECTION) {
-            if v.as_bytes()
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-            {
-                keep_alive = false;
-            }
-        }
         let body = res.take_body();
         let (framing, framing_keeps) = framing_for(res.status(), version, body.len());
         keep_alive &= framing_keeps;
@@ -600,7 +621,8 @@ impl Conn {
             head: is_head,
             keep_alive,
         };
-        encode_head_dated(
+        // The encoder also honours a handler's `Connection: close`.
+        keep_alive = encode_head_dated(
             &mut self.wbuf,
             res.status(),
             res.headers(),
