@@ -191,7 +191,7 @@ impl Response {
     #[must_use]
     pub fn with_body(mut self, content_type: &'static str, body: impl Into<Bytes>) -> Self {
         self.headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            .insert(header::CONTENT_TYPE, content_type_value(content_type));
         self.body = Body::Bytes(body.into());
         self
     }
@@ -206,7 +206,7 @@ impl Response {
     #[must_use]
     pub fn with_owned_body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
         self.headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            .insert(header::CONTENT_TYPE, content_type_value(content_type));
         self.body = Body::Vec(body);
         self
     }
@@ -477,6 +477,24 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     Response::new(status).with_json(value)
 }
 
+/// `HeaderValue::from_static(content_type)`, without checking the bytes on
+/// every response when it is one of the common values: those are built
+/// when the program is. Inlined, a literal argument picks its arm then too.
+#[inline(always)]
+fn content_type_value(content_type: &'static str) -> HeaderValue {
+    const JSON: HeaderValue = HeaderValue::from_static("application/json");
+    const TEXT: HeaderValue = HeaderValue::from_static("text/plain");
+    const TEXT_UTF8: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+    const HTML_UTF8: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+    match content_type {
+        "application/json" => JSON,
+        "text/plain" => TEXT,
+        "text/plain; charset=utf-8" => TEXT_UTF8,
+        "text/html; charset=utf-8" => HTML_UTF8,
+        other => HeaderValue::from_static(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,6 +514,23 @@ mod tests {
             json(StatusCode::IM_A_TEAPOT, &[1, 2]).body_bytes(),
             Some(&b"[1,2]"[..])
         );
+    }
+
+    #[test]
+    fn content_types_common_or_not_are_set_as_given() {
+        for text in [
+            "application/json",
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+            "text/plain;charset=utf-8",
+        ] {
+            let r = Response::default().with_body(text, "x");
+            assert_eq!(r.headers()[header::CONTENT_TYPE], text);
+            let r = Response::default().with_owned_body(text, b"x".to_vec());
+            assert_eq!(r.headers()[header::CONTENT_TYPE], text);
+        }
     }
 
     #[test]
