@@ -7,7 +7,7 @@ use http::{Extensions, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::codec::{self, HeaderSpan, RequestHead, Status, Version};
-use crate::router::{Lookup, RouteTree};
+use crate::router::{Params, Route, RouteTree};
 use crate::Error;
 
 /// Where the body bytes live.
@@ -37,13 +37,6 @@ pub(crate) struct Buffers {
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) params: Vec<ParamSpan>,
     pub(crate) param_text: String,
-}
-
-/// The outcome of [`Request::route`].
-pub(crate) enum Route<'r, T> {
-    Found(&'r T),
-    MethodNotAllowed(String),
-    NotFound,
 }
 
 /// An HTTP request, as handed to handlers and middleware.
@@ -213,8 +206,9 @@ impl Request {
             "" => "/",
             p => p,
         };
-        match tree.lookup(&self.method, path) {
-            Lookup::Found { value, params } => {
+        let mut params = Params::default();
+        match tree.lookup_into(&self.method, path, &mut params) {
+            Route::Found(value) => {
                 self.params.clear();
                 self.param_text.clear();
                 for (name, value) in params.iter() {
@@ -230,8 +224,7 @@ impl Request {
                 }
                 Route::Found(value)
             }
-            Lookup::MethodNotAllowed { allow } => Route::MethodNotAllowed(allow),
-            Lookup::NotFound => Route::NotFound,
+            other => other,
         }
     }
 

@@ -7,8 +7,7 @@ use std::thread::JoinHandle;
 use http::{header, HeaderValue, Method, StatusCode};
 
 use crate::middleware::{run_chain, Middleware};
-use crate::request::Route;
-use crate::router::{Endpoint, Lookup, RouteError, RouteTree, Router};
+use crate::router::{Endpoint, Lookup, Route, RouteError, RouteTree, Router};
 use crate::runtime::{self, ServerState, ShutdownHandle};
 use crate::{Handler, IntoResponse, Request, Response, ServerConfig};
 

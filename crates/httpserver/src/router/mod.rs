@@ -148,6 +148,14 @@ pub enum Lookup<'r, 'p, T> {
     NotFound,
 }
 
+/// The outcome of a lookup whose parameters went to a caller's [`Params`]:
+/// [`Lookup`] without them.
+pub(crate) enum Route<'r, T> {
+    Found(&'r T),
+    MethodNotAllowed(String),
+    NotFound,
+}
+
 /// How many parameters [`Params`] holds before it allocates.
 const INLINE_PARAMS: usize = 4;
 

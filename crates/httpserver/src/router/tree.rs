@@ -2,7 +2,7 @@
 
 use http::Method;
 
-use super::{Lookup, Params, RouteError};
+use super::{Lookup, Params, Route, RouteError};
 
 /// Maps `(method, path)` to values of type `T`, using a tree keyed by path
 /// segment. See the [module documentation](super) for the path syntax,
@@ -143,17 +143,31 @@ impl<T> RouteTree<T> {
     /// result is [`Lookup::MethodNotAllowed`].
     #[must_use]
     pub fn lookup<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Lookup<'r, 'p, T> {
-        let Some(rest) = path.strip_prefix('/') else {
-            return Lookup::NotFound;
-        };
         let mut params = Params::default();
-        match self.root.find(rest, &mut params) {
-            None => Lookup::NotFound,
+        match self.lookup_into(method, path, &mut params) {
+            Route::Found(value) => Lookup::Found { value, params },
+            Route::MethodNotAllowed(allow) => Lookup::MethodNotAllowed { allow },
+            Route::NotFound => Lookup::NotFound,
+        }
+    }
+
+    /// [`lookup`](Self::lookup) with the parameters written to `params`
+    /// (cleared first): the request's router saves moving them out.
+    pub(crate) fn lookup_into<'r, 'p>(
+        &'r self,
+        method: &Method,
+        path: &'p str,
+        params: &mut Params<'r, 'p>,
+    ) -> Route<'r, T> {
+        params.truncate(0);
+        let Some(rest) = path.strip_prefix('/') else {
+            return Route::NotFound;
+        };
+        match self.root.find(rest, params) {
+            None => Route::NotFound,
             Some(endpoint) => match endpoint.dispatch(method) {
-                Some(value) => Lookup::Found { value, params },
-                None => Lookup::MethodNotAllowed {
-                    allow: endpoint.allow(),
-                },
+                Some(value) => Route::Found(value),
+                None => Route::MethodNotAllowed(endpoint.allow()),
             },
         }
     }
