@@ -50,9 +50,12 @@ BINARIES = {
     # The same binary with `wait_nap` off, for an A/B of the nap (not run
     # unless named in --servers).
     "httpserver-nap0": os.path.join(ROOT, "target", "release", "examples", "bench"),
+    # ... and with a 50 µs nap, for the other side of the default (20 µs).
+    "httpserver-nap50": os.path.join(ROOT, "target", "release", "examples", "bench"),
 }
 SERVER_ENV = {
     "httpserver-nap0": {"BENCH_WAIT_NAP": "0"},
+    "httpserver-nap50": {"BENCH_WAIT_NAP": "50us"},
     "httpserver-mw": {
         "BENCH_MIDDLEWARE": "1",
         "BENCH_ACCESS_LOG": os.path.join(BENCH, "target", "bench-logs", "access.log"),
