@@ -404,33 +404,12 @@ impl Conn {
             return Step::NeedRead;
         }
         let limits = shared.limits;
-        // At the first look at a head most requests are there whole: parse
-        // at once. Only when the parser needs more is the blank line looked
-        // for, from where the last look stopped, so a head that trickles in
-        // costs linear time rather than a parse per read.
-        let mut first = None;
-        if self.body.is_none() && self.scanned == 0 {
-            match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
-                Ok(Status::Complete(head)) => first = Some(head),
-                Ok(Status::Partial) => {}
-                Err(e) => return self.fail(e, shared),
-            }
-        }
-        let head = match first {
-            Some(head) => head,
-            None => match self.parse_more(shared, scratch) {
-                Ok(head) => head,
-                Err(step) => return step,
-            },
-        };
-        self.serve_head(head, shared, scratch)
-    }
-
-    /// [`next_request`](Self::next_request) for a head that was incomplete
-    /// at an earlier look, or whose body is still arriving.
-    fn parse_more(&mut self, shared: &Shared, scratch: &mut Scratch) -> Result<RequestHead, Step> {
-        let limits = shared.limits;
-        if self.body.is_none() {
+        // At the first look at a head (`scanned == 0`) most requests are
+        // there whole: parse at once. After a look that found the head
+        // incomplete, the blank line is searched for first, from where the
+        // last search stopped, so a head that trickles in costs linear time
+        // rather than a parse per read.
+        if self.body.is_none() && self.scanned > 0 {
             let data = self.rbuf.data();
             if find_head_end(data, self.scanned).is_none() {
                 // A bare LF would never end the head: find it now rather
@@ -444,21 +423,25 @@ impl Conn {
                 // An incomplete head may already be over a limit.
                 if bare_lf || data.len() > limits.max_request_line {
                     if let Err(e) = codec::parse_request(data, &limits, &mut scratch.headers) {
-                        return Err(self.fail(e, shared));
+                        return self.fail(e, shared);
                     }
                 }
-                return Err(Step::NeedRead);
+                return Step::NeedRead;
             }
         }
-        match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
-            Ok(Status::Complete(head)) => Ok(head),
-            Ok(Status::Partial) => Err(Step::NeedRead),
-            Err(e) => Err(self.fail(e, shared)),
-        }
-    }
+        let head = match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
+            Ok(Status::Complete(head)) => head,
+            Ok(Status::Partial) => {
+                // The parser checked what is there; the next look scans on
+                // from its end.
+                if self.body.is_none() {
+                    self.scanned = self.rbuf.len();
+                }
+                return Step::NeedRead;
+            }
+            Err(e) => return self.fail(e, shared),
+        };
 
-    /// Answers the request whose head is `head`, or waits for its body.
-    fn serve_head(&mut self, head: RequestHead, shared: &Shared, scratch: &mut Scratch) -> Step {
         // The body.
         let (body, total) = match head.framing {
             Framing::None => (BodyBytes::Empty, head.len),
