@@ -67,11 +67,11 @@ pub struct ServerConfig {
     /// on a virtual machine it is an exit to the hypervisor. A worker naps
     /// only after a pass whose events came without sleeping or several at
     /// once, so a lone client's requests never wait for a nap. The nap is
-    /// slept in steps of 10 µs with a look for events after each, so a
-    /// request that arrives during one waits at most a step plus the
-    /// timer's latency (some 20-40 µs on a VM), not the whole nap. See
-    /// bench/README.md for what it saved there. 0 turns it off. At most
-    /// 1 ms. Default 20 µs (`"20us"`): two steps.
+    /// slept in steps of at most 20 µs with a look for events after each,
+    /// so a request that arrives during a longer one waits at most a step
+    /// plus the timer's latency (some 20-40 µs on a VM), not the whole nap.
+    /// See bench/README.md for what it saved there. 0 turns it off. At most
+    /// 1 ms. Default 20 µs (`"20us"`): one step.
     #[serde(with = "duration")]
     pub wait_nap: Duration,
     /// An extra worker idle this long retires. Default 60 s.

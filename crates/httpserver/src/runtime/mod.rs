@@ -32,9 +32,10 @@
 //!
 //! - **Few wake-ups under load.** A worker whose last pass was busy and that
 //!   finds nothing to do naps for up to `wait_nap` (20 µs) on the timer,
-//!   looking for events every 10 µs, before it blocks in `epoll_wait`: the
-//!   clients' CPUs do not pay to wake it for each request that arrives
-//!   meanwhile, and such a request waits at most one step ([`nap`]).
+//!   looking for events at least every 20 µs, before it blocks in
+//!   `epoll_wait`: the clients' CPUs do not pay to wake it for each request
+//!   that arrives meanwhile, and such a request waits at most one step
+//!   ([`nap`]).
 //!
 //! The pool keeps `min_workers` threads (one per core by default), which is
 //! all a server of short handlers needs. With `pin_workers` they are pinned
