@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """System calls per request: each server under `strace -f -c` for a fixed
-number of requests.
+number of requests (strace is installed from Debian's packages if missing;
+the servers are those `bench/run.sh` builds).
 
 For each server: start it, wait until it answers, attach `strace -f -c` to
 all its threads, open the client's connections, run a fixed number of
@@ -28,6 +29,7 @@ only; every server is started here and stopped by its pid.
 import argparse
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -180,6 +182,16 @@ def per(counts, names, n):
     return sum(counts.get(c, 0) for c in names) / n
 
 
+def ensure_strace():
+    """Installs strace from Debian's packages if it is missing."""
+    if shutil.which("strace"):
+        return
+    print("installing strace", file=sys.stderr)
+    if subprocess.run(["apt-get", "install", "-y", "strace"]).returncode != 0:
+        subprocess.run(["apt-get", "update"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "strace"], check=True)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=20000)
@@ -187,6 +199,7 @@ def main(argv):
     ap.add_argument("--patterns", default="sequential,concurrent,pipelined")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "SYSCALLS.md"))
     args = ap.parse_args(argv)
+    ensure_strace()
     n = args.requests - args.requests % (DEPTH * CONNS)
     rows = []
     for pattern in args.patterns.split(","):
