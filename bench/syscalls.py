@@ -92,9 +92,8 @@ def sequential(port, n):
     r = Reader(s)
     for _ in range(n):
         s.sendall(REQUEST)
-        got = 0
-        while got < 1:
-            got += r.responses()
+        while r.responses() == 0:
+            pass
     s.close()
 
 
@@ -170,12 +169,7 @@ def measure(name, pattern, n):
         os.remove(path)
         return counts
     finally:
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
+        server.stop()
 
 
 def per(counts, names, n):
@@ -200,6 +194,7 @@ def main(argv):
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "SYSCALLS.md"))
     args = ap.parse_args(argv)
     ensure_strace()
+    commit = command_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT)
     n = args.requests - args.requests % (DEPTH * CONNS)
     rows = []
     for pattern in args.patterns.split(","):
@@ -216,7 +211,7 @@ def main(argv):
     lines = [
         "# System calls per request",
         "",
-        f"`python3 bench/syscalls.py --requests {args.requests}` at {command_output(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT)}, "
+        f"`python3 bench/syscalls.py --requests {args.requests}` at {commit}, "
         f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: {n} requests of "
         f"`GET /plaintext` per server and pattern, the server under `strace -f -c` "
         f"(attached after start-up). Sequential: one connection, one request at a time; "
