@@ -52,6 +52,10 @@ BINARIES = {
     "httpserver-nap0": os.path.join(ROOT, "target", "release", "examples", "bench"),
     # ... and with a 50 µs nap, for the other side of the default (20 µs).
     "httpserver-nap50": os.path.join(ROOT, "target", "release", "examples", "bench"),
+    # The same binary again, unchanged: an A/A control that shows how far two
+    # runs of one server differ in a round (its ratios to httpserver's are
+    # the noise any A/B has to beat).
+    "httpserver-aa": os.path.join(ROOT, "target", "release", "examples", "bench"),
 }
 SERVER_ENV = {
     "httpserver-nap0": {"BENCH_WAIT_NAP": "0"},
