@@ -150,24 +150,22 @@ def measure(name, pattern, n):
     server = Server(name, BINARIES[name], None)
     try:
         server.wait_ready()
-        with tempfile.NamedTemporaryFile(suffix=".strace", delete=False) as out:
-            path = out.name
-        tracer = subprocess.Popen(
-            ["strace", "-f", "-c", "-o", path, "-p", str(server.pid)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # strace prints one "attached" line per thread once it has them all.
-        time.sleep(1.0)
-        if tracer.poll() is not None:
-            raise RuntimeError(f"strace exited: {tracer.stderr.read().decode(errors='replace')}")
-        try:
-            PATTERNS[pattern](server.port, n)
-            time.sleep(0.3)  # let the server finish its last writes and waits
-        finally:
-            tracer.send_signal(signal.SIGINT)
-            tracer.wait(timeout=30)
-        counts = parse_counts(path)
-        os.remove(path)
-        return counts
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "counts.strace")
+            tracer = subprocess.Popen(
+                ["strace", "-f", "-c", "-o", path, "-p", str(server.pid)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            # strace prints one "attached" line per thread once it has them all.
+            time.sleep(1.0)
+            if tracer.poll() is not None:
+                raise RuntimeError(f"strace exited: {tracer.stderr.read().decode(errors='replace')}")
+            try:
+                PATTERNS[pattern](server.port, n)
+                time.sleep(0.3)  # let the server finish its last writes and waits
+            finally:
+                tracer.send_signal(signal.SIGINT)
+                tracer.wait(timeout=30)
+            return parse_counts(path)
     finally:
         server.stop()
 
