@@ -14,6 +14,7 @@ use libfuzzer_sys::fuzz_target;
 const TIGHT: ChunkedLimits = ChunkedLimits {
     max_body: 16,
     max_extension: 8,
+    max_extension_total: 24,
     max_trailers: 32,
 };
 

@@ -20,8 +20,12 @@ use super::token::value_byte;
 pub struct ChunkedLimits {
     /// Largest decoded body. Over it: 413. Default 1 MiB.
     pub max_body: u64,
-    /// Longest chunk extension on one chunk line. Default 4 KiB.
+    /// Longest chunk extension on one chunk line, with any whitespace
+    /// after the size. Default 4 KiB.
     pub max_extension: usize,
+    /// Most chunk-extension bytes over the whole body. Default 64 KiB: a
+    /// body of tiny chunks cannot make its framing many times its size.
+    pub max_extension_total: usize,
     /// Largest trailer section. Over it: 431. Default 8 KiB.
     pub max_trailers: usize,
 }
@@ -31,6 +35,7 @@ impl Default for ChunkedLimits {
         ChunkedLimits {
             max_body: 1024 * 1024,
             max_extension: 4 * 1024,
+            max_extension_total: 64 * 1024,
             max_trailers: 8 * 1024,
         }
     }
@@ -100,6 +105,10 @@ pub struct ChunkedDecoder {
     total: u64,
     /// Extension bytes on the current size line.
     extension: usize,
+    /// Extension bytes over the whole body.
+    extension_total: usize,
+    /// Hex digits of the current size, leading zeros included.
+    digits: u8,
     /// The trailer line being read (validated when complete).
     line: Vec<u8>,
     /// Trailer bytes so far.
@@ -115,6 +124,8 @@ impl ChunkedDecoder {
             remaining: 0,
             total: 0,
             extension: 0,
+            extension_total: 0,
+            digits: 0,
             line: Vec::new(),
             trailers: 0,
             limits,
@@ -139,7 +150,10 @@ impl ChunkedDecoder {
             match self.state {
                 State::SizeStart | State::Size => match hex_value(b) {
                     Some(d) => {
-                        if self.remaining > (u64::MAX >> 4) {
+                        // Leading zeros are counted too: a size line of
+                        // endless zeros is refused, not buffered.
+                        self.digits += 1;
+                        if self.remaining > (u64::MAX >> 4) || self.digits > MAX_SIZE_DIGITS {
                             return Err(ParseError::InvalidChunkSize);
                         }
                         self.remaining = (self.remaining << 4) | u64::from(d);
@@ -151,7 +165,7 @@ impl ChunkedDecoder {
                     None => self.after_size(b)?,
                 },
                 State::SizeWs => match b {
-                    b' ' | b'\t' => {}
+                    b' ' | b'\t' => self.count_extension_byte()?,
                     b';' => self.state = State::Extension,
                     _ => return Err(ParseError::InvalidChunkSize),
                 },
@@ -159,10 +173,7 @@ impl ChunkedDecoder {
                     if b == b'\r' {
                         self.state = State::SizeLf;
                     } else if value_byte(b) {
-                        self.extension += 1;
-                        if self.extension > self.limits.max_extension {
-                            return Err(ParseError::ChunkExtensionTooLong);
-                        }
+                        self.count_extension_byte()?;
                     } else {
                         return Err(ParseError::InvalidChunkSize);
                     }
@@ -172,6 +183,7 @@ impl ChunkedDecoder {
                         return Err(ParseError::InvalidChunkSize);
                     }
                     self.extension = 0;
+                    self.digits = 0;
                     if self.remaining == 0 {
                         self.state = State::TrailerStart;
                     } else {
@@ -262,6 +274,18 @@ impl ChunkedDecoder {
         Ok(())
     }
 
+    /// Counts one byte of a chunk extension against both its limits.
+    fn count_extension_byte(&mut self) -> Result<(), ParseError> {
+        self.extension += 1;
+        self.extension_total += 1;
+        if self.extension > self.limits.max_extension
+            || self.extension_total > self.limits.max_extension_total
+        {
+            return Err(ParseError::ChunkExtensionTooLong);
+        }
+        Ok(())
+    }
+
     fn push_trailer_byte(&mut self, b: u8) -> Result<(), ParseError> {
         self.trailers += 1;
         if self.trailers > self.limits.max_trailers {
@@ -274,6 +298,10 @@ impl ChunkedDecoder {
         Ok(())
     }
 }
+
+/// Most hex digits in one chunk size, leading zeros included (sixteen make
+/// any `u64`).
+const MAX_SIZE_DIGITS: u8 = 32;
 
 fn hex_value(b: u8) -> Option<u8> {
     match b {

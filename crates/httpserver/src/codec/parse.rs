@@ -491,7 +491,12 @@ fn parse_target(
             .position(|&b| b == b'/' || b == b'?')
             .map_or(target.len(), |i| a0 + i);
         let auth = &target[a0..a1];
-        if auth.is_empty() || !auth.iter().all(|&b| host_byte(b) || b == b'@') {
+        // Any userinfo ends at the last `@`; what follows is the host.
+        let host = auth.rsplit(|&b| b == b'@').next().unwrap_or_default();
+        if auth.is_empty()
+            || !auth.iter().all(|&b| host_byte(b) || b == b'@')
+            || !authority_shape(host)
+        {
             return Err(ParseError::InvalidTarget);
         }
         (TargetForm::Absolute, a1, Some(Span::new(t0 + a0, t0 + a1)))
@@ -610,7 +615,8 @@ impl FieldInfo {
     #[inline(always)]
     fn host(&mut self, buf: &[u8], value: Span) -> Result<(), ParseError> {
         self.host_count += 1;
-        let valid = all_host(buf, value.start as usize, value.end as usize);
+        let (start, end) = (value.start as usize, value.end as usize);
+        let valid = all_host(buf, start, end) && authority_shape(&buf[start..end]);
         if self.host_count > 1 || !valid {
             return Err(ParseError::InvalidHost);
         }
@@ -659,6 +665,9 @@ impl FieldInfo {
         self.te_seen = true;
         for item in value.split(|&b| b == b',') {
             let coding = trim_ows(item);
+            // RFC 9110 section 5.6.1 would have an empty element ignored,
+            // but this field decides framing: refused, as nginx and hyper
+            // do, so that no proxy in front can read the list differently.
             if coding.is_empty() {
                 return Err(ParseError::InvalidTransferEncoding);
             }
@@ -748,6 +757,92 @@ impl FieldInfo {
 }
 
 /// `1*DIGIT` as a u64; anything else (sign, hex, empty, overflow) is invalid.
+/// Is `v`, already known to hold only Host bytes, shaped as
+/// `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2)?
+/// The usual value, a name or an IPv4 address with an optional port, is
+/// told in one pass; brackets and percent signs take the slow path.
+#[inline]
+fn authority_shape(v: &[u8]) -> bool {
+    let mut colon = v.len();
+    let mut odd = false;
+    for (i, &b) in v.iter().enumerate() {
+        if b == b':' && colon == v.len() {
+            colon = i;
+        }
+        odd |= matches!(b, b'[' | b']' | b'%');
+    }
+    if odd {
+        return authority_shape_slow(v);
+    }
+    v.get(colon + 1..)
+        .is_none_or(|port| port.iter().all(u8::is_ascii_digit))
+}
+
+/// [`authority_shape`] for values with an IP literal or percent-encoding.
+#[cold]
+#[inline(never)]
+fn authority_shape_slow(v: &[u8]) -> bool {
+    let digits = |port: &[u8]| port.iter().all(u8::is_ascii_digit);
+    if let Some(rest) = v.strip_prefix(b"[") {
+        let Some(close) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        return ip_literal(&rest[..close])
+            && match &rest[close + 1..] {
+                [] => true,
+                [b':', port @ ..] => digits(port),
+                _ => false,
+            };
+    }
+    let (host, port) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &[][..]),
+    };
+    reg_name(host) && digits(port)
+}
+
+/// The inside of `[...]`: an IPv6 address (its bytes, not its grammar in
+/// full) or `v` HEXDIG "." followed by unreserved, sub-delims or `:`.
+fn ip_literal(s: &[u8]) -> bool {
+    match s {
+        [b'v' | b'V', rest @ ..] => match rest.iter().position(|&b| b == b'.') {
+            Some(dot) => {
+                dot > 0
+                    && rest[..dot].iter().all(u8::is_ascii_hexdigit)
+                    && dot + 1 < rest.len()
+                    && !rest[dot + 1..]
+                        .iter()
+                        .any(|&b| matches!(b, b'[' | b']' | b'%'))
+            }
+            None => false,
+        },
+        _ => {
+            s.contains(&b':')
+                && s.iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+    }
+}
+
+/// A reg-name or IPv4 address: no brackets, and `%` only as `%` HEXDIG HEXDIG.
+fn reg_name(s: &[u8]) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'[' | b']' => return false,
+            b'%' => {
+                let hex = s.get(i + 1..i + 3);
+                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+    true
+}
+
 fn parse_decimal(s: &[u8]) -> Result<u64, ParseError> {
     if s.is_empty() {
         return Err(ParseError::InvalidContentLength);

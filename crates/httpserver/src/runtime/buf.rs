@@ -66,6 +66,16 @@ impl ReadBuf {
         &mut self.buf[self.end..]
     }
 
+    /// Drops the unconsumed bytes `from..to`, keeping those on either side
+    /// (the decoded part of a chunked body, whose raw form is no longer
+    /// needed).
+    pub(crate) fn cut(&mut self, from: usize, to: usize) {
+        let (a, b) = (self.start + from, self.start + to);
+        debug_assert!(a <= b && b <= self.end);
+        self.buf.copy_within(b..self.end, a);
+        self.end -= b - a;
+    }
+
     /// Records that `n` bytes were written into the tail given by `spare`.
     #[inline]
     pub(crate) fn filled(&mut self, n: usize) {
@@ -103,5 +113,19 @@ mod tests {
         assert_eq!(b.spare(1, INITIAL_READ_BUFFER + 10).len(), 0);
         b.consume(b.len());
         assert!(b.is_empty() && b.start == 0);
+    }
+
+    #[test]
+    fn cut_keeps_both_sides() {
+        let mut b = ReadBuf::default();
+        b.spare(16, 1 << 20)[..11].copy_from_slice(b"xxHEADbodyT");
+        b.filled(11);
+        b.consume(2);
+        b.cut(4, 8);
+        assert_eq!(b.data(), b"HEADT");
+        b.cut(4, 5);
+        assert_eq!(b.data(), b"HEAD");
+        b.cut(0, 0);
+        assert_eq!(b.data(), b"HEAD");
     }
 }

@@ -162,7 +162,7 @@ impl Conn {
     pub(crate) fn expire(&mut self, shared: &Shared) {
         let sending = self.body.is_some() || !self.rbuf.is_empty();
         if sending && self.is_idle_for_write() {
-            tracing::debug!(peer = %self.peer, "request timeout, answering 408");
+            tracing::info!(peer = %self.peer, "request timeout, answering 408");
             self.wbuf.clear();
             self.wpos = 0;
             error_response(
@@ -172,8 +172,10 @@ impl Conn {
                 shared,
             );
             let _ = (&*self.stream).write(&self.wbuf);
+        } else if !self.is_idle_for_write() {
+            tracing::info!(peer = %self.peer, "write timeout: the client stopped reading; closing");
         } else {
-            tracing::trace!(peer = %self.peer, "connection timed out");
+            tracing::trace!(peer = %self.peer, "idle connection timed out");
         }
     }
 
@@ -253,6 +255,14 @@ impl Conn {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Outcome::Park,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.get_ref().is_some_and(|r| r.is::<BufferFull>()) => {
+                    let e = if self.body.is_some() {
+                        ParseError::BodyTooLarge
+                    } else {
+                        ParseError::HeadersTooLarge
+                    };
+                    self.fail(e, shared);
+                }
                 Err(e) => {
                     tracing::debug!(peer = %self.peer, error = %e, "read failed");
                     return Outcome::Close;
@@ -275,11 +285,10 @@ impl Conn {
         let was_empty = self.rbuf.is_empty() && self.body.is_none();
         let spare = self.rbuf.spare(INITIAL_READ_BUFFER / 2, cap);
         if spare.is_empty() {
-            // The buffer is at its cap and the parser still wants more:
-            // only a body made of tiny chunks gets here.
-            self.rbuf.start = 0;
-            self.rbuf.end = 0;
-            return Err(io::Error::other("request larger than the read buffer cap"));
+            // The buffer is at its cap and the parser still wants more. The
+            // limits on the head and body come first, so this is a safety
+            // net: answered as a request over its limit.
+            return Err(io::Error::other(BufferFull));
         }
         let asked = spare.len();
         let n = (&*self.stream).read(spare)?;
@@ -474,6 +483,12 @@ impl Conn {
                     Ok(d) => {
                         *raw += d.consumed;
                         if !d.done {
+                            // What was decoded is in `out`: its raw form
+                            // goes, so the buffer holds the head and at most
+                            // an unfinished line, however the body is cut
+                            // into chunks.
+                            self.rbuf.cut(head.len, *raw);
+                            *raw = head.len;
                             return self.await_body(&head, shared, scratch);
                         }
                     }
@@ -792,6 +807,18 @@ fn copy_chunk(
         }
     }
 }
+
+/// A read found the buffer at its cap with the request still incomplete.
+#[derive(Debug)]
+struct BufferFull;
+
+impl std::fmt::Display for BufferFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("request larger than the read buffer cap")
+    }
+}
+
+impl std::error::Error for BufferFull {}
 
 #[cfg(test)]
 mod tests {

@@ -153,3 +153,43 @@ fn largest_size_does_not_overflow() {
         Err(ParseError::InvalidChunkSize)
     );
 }
+
+#[test]
+fn leading_zeros_are_bounded() {
+    let mut zeros = vec![b'0'; 31];
+    zeros.extend_from_slice(b"5\r\nhello\r\n0\r\n\r\n");
+    let n = zeros.len();
+    check(&zeros, Ok((b"hello", n)));
+    let mut too_many = vec![b'0'; 33];
+    too_many.extend_from_slice(b"5\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(feed(&too_many, &[]), Err(ParseError::InvalidChunkSize));
+    // Counted per size line, not per body.
+    let mut many_lines = Vec::new();
+    for _ in 0..100 {
+        many_lines.extend_from_slice(b"0000000000000000000000000001\r\na\r\n");
+    }
+    many_lines.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(feed(&many_lines, &[]).map(|r| r.0.len()), Ok(100));
+}
+
+#[test]
+fn whitespace_after_the_size_counts_as_extension() {
+    let mut spaces = b"5".to_vec();
+    spaces.extend(std::iter::repeat_n(b' ', 5000));
+    spaces.extend_from_slice(b";a\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(feed(&spaces, &[]), Err(ParseError::ChunkExtensionTooLong));
+}
+
+#[test]
+fn extensions_are_bounded_over_the_whole_body() {
+    let ext = "e".repeat(4000);
+    let chunk = format!("1;{ext}\r\na\r\n");
+    // 16 chunks of 4001 extension bytes: within 64 KiB.
+    let mut ok = chunk.repeat(16).into_bytes();
+    ok.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(feed(&ok, &[]).map(|r| r.0.len()), Ok(16));
+    // 17: over it, though each line is within its own limit.
+    let mut over = chunk.repeat(17).into_bytes();
+    over.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(feed(&over, &[]), Err(ParseError::ChunkExtensionTooLong));
+}

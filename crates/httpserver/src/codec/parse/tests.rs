@@ -207,6 +207,18 @@ fn rejects_bad_request_lines() {
         (b"GET 1http://h/ HTTP/1.1\r\nHost: a\r\n\r\n", InvalidTarget),
         (b"GET http:/h/ HTTP/1.1\r\nHost: a\r\n\r\n", InvalidTarget),
         (b"GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n", InvalidTarget),
+        (
+            b"GET http://x:abc/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            InvalidTarget,
+        ),
+        (
+            b"GET http://u@x:1:2/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            InvalidTarget,
+        ),
+        (
+            b"GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            InvalidTarget,
+        ),
         (b"CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", InvalidTarget),
         (b"CONNECT h HTTP/1.1\r\nHost: a\r\n\r\n", InvalidTarget),
         (b"GET / HTTP/1.1\nHost: a\r\n\r\n", InvalidLineEnding),
@@ -326,6 +338,47 @@ fn host_rules() {
     assert_eq!(err(b"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"), InvalidHost);
     ok(b"GET / HTTP/1.1\r\nHost:\r\n\r\n");
     ok(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+    // uri-host [":" port], port = *DIGIT (RFC 9112 section 3.2).
+    for good in [
+        "a",
+        "a:",
+        "a:80",
+        ":80",
+        "127.0.0.1:8080",
+        "[::1]",
+        "[::1]:",
+        "[2001:db8::7]:443",
+        "[::ffff:1.2.3.4]",
+        "[v7.a:b]",
+        "caf%C3%A9.example",
+        "a-b_c~d!$&'()*+,;=",
+    ] {
+        ok(format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n").as_bytes());
+    }
+    for bad in [
+        "x:abc",
+        "x:80:80",
+        "::1",
+        "x:-1",
+        "x:+80",
+        "[::1",
+        "[::1]x",
+        "[::1]:8x",
+        "[zz]",
+        "[]",
+        "[1.2.3.4]",
+        "[v.x]",
+        "[v7.]",
+        "x]",
+        "a[b",
+        "x%zz",
+        "x%4",
+        "%",
+        "x:8%30",
+    ] {
+        let input = format!("GET / HTTP/1.1\r\nHost: {bad}\r\n\r\n");
+        assert_eq!(err(input.as_bytes()), InvalidHost, "{bad}");
+    }
     ok(b"GET / HTTP/1.0\r\n\r\n");
     let abs: &[u8] = b"GET http://x.example/ HTTP/1.1\r\nHost: y.example\r\n\r\n";
     assert_eq!(ok(abs).authority.map(|a| a.str(abs)), Some("x.example"));
