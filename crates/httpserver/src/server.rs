@@ -236,10 +236,7 @@ impl Server {
                 ]
             }
         };
-        App {
-            tree: self.router.into_tree(),
-            middleware,
-        }
+        App::new(self.router.into_tree(), middleware)
     }
 
     fn start_inner(self) -> std::io::Result<runtime::Running> {
@@ -248,10 +245,7 @@ impl Server {
         // Checked before any layer is built (opening a log file, say).
         self.config.validate().map_err(invalid)?;
         let middleware = with_configured(&self.config, self.middleware).map_err(invalid)?;
-        let app = App {
-            tree: self.router.into_tree(),
-            middleware,
-        };
+        let app = App::new(self.router.into_tree(), middleware);
         let running = runtime::start(app, self.config)?;
         self.state.attach(&running.shared);
         Ok(running)
@@ -339,6 +333,85 @@ impl RunningServer {
 pub struct App {
     tree: RouteTree<Endpoint>,
     middleware: Vec<Arc<dyn Middleware>>,
+    methods: Methods,
+}
+
+/// The request methods a server's routes implement, for `501` and
+/// `OPTIONS *`.
+struct Methods {
+    /// Some route takes every method.
+    any: bool,
+    /// Methods outside [`STANDARD_METHODS`] that some route handles.
+    extension: Vec<Method>,
+    /// The `Allow` value of `OPTIONS *`.
+    allow: String,
+}
+
+/// The methods of RFC 9110 and RFC 5789 (`PATCH`). One of them that no route
+/// handles gets 405 from the route it names; any other method that no route
+/// handles is not implemented by this server (501, RFC 9110 section 9.1).
+const STANDARD_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
+impl Methods {
+    fn of(tree: &RouteTree<Endpoint>) -> Methods {
+        let mut any = false;
+        let mut used: Vec<Method> = Vec::new();
+        for (method, _, _) in tree.routes() {
+            match method {
+                None => any = true,
+                Some(m) if !used.contains(m) => used.push(m.clone()),
+                Some(_) => {}
+            }
+        }
+        if used.contains(&Method::GET) {
+            used.push(Method::HEAD);
+        }
+        used.push(Method::OPTIONS);
+        let allow = if any {
+            SERVER_METHODS.to_string()
+        } else {
+            // The standard methods in their usual order, then the others.
+            let mut names: Vec<&str> = STANDARD_METHODS
+                .iter()
+                .filter(|m| used.contains(m))
+                .map(Method::as_str)
+                .collect();
+            let mut others: Vec<&str> = used
+                .iter()
+                .filter(|m| !STANDARD_METHODS.contains(m))
+                .map(Method::as_str)
+                .collect();
+            others.sort_unstable();
+            others.dedup();
+            names.extend(others);
+            names.join(", ")
+        };
+        let extension = used
+            .into_iter()
+            .filter(|m| !STANDARD_METHODS.contains(m))
+            .collect();
+        Methods {
+            any,
+            extension,
+            allow,
+        }
+    }
+
+    /// Does this server know `method`?
+    #[inline]
+    fn implements(&self, method: &Method) -> bool {
+        STANDARD_METHODS.contains(method) || self.any || self.extension.contains(method)
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -349,10 +422,19 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Methods listed for `OPTIONS *`.
+/// Methods listed for `OPTIONS *` when a route takes any method.
 const SERVER_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 impl App {
+    fn new(tree: RouteTree<Endpoint>, middleware: Vec<Arc<dyn Middleware>>) -> App {
+        let methods = Methods::of(&tree);
+        App {
+            tree,
+            middleware,
+            methods,
+        }
+    }
+
     /// Tells the server-wide middleware that the server has drained, and
     /// writes out every buffered access log (a server calls it once it has
     /// drained; call it when done with an app made by [`Server::into_app`]).
@@ -390,8 +472,8 @@ impl App {
             Fixed(StatusCode, Option<String>),
         }
         let target = if req.head().form == crate::codec::TargetForm::Asterisk {
-            Target::Fixed(StatusCode::NO_CONTENT, Some(SERVER_METHODS.to_string()))
-        } else if req.method() == Method::CONNECT {
+            Target::Fixed(StatusCode::NO_CONTENT, Some(self.methods.allow.clone()))
+        } else if req.method() == Method::CONNECT || !self.methods.implements(req.method()) {
             Target::Fixed(StatusCode::NOT_IMPLEMENTED, None)
         } else {
             match req.route(&self.tree) {
@@ -421,5 +503,63 @@ impl App {
             return endpoint(req);
         }
         run_chain(&self.middleware, req, &endpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::ok;
+
+    fn answer(app: &App, method: &str, path: &str) -> (u16, Option<String>) {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Vec::new())
+            .unwrap();
+        let mut req = Request::from_http(req).unwrap();
+        let res = app.respond(&mut req);
+        let allow = res
+            .headers()
+            .get(header::ALLOW)
+            .map(|v| v.to_str().unwrap().to_string());
+        (res.status().as_u16(), allow)
+    }
+
+    #[test]
+    fn unknown_methods_get_501_and_known_ones_405() {
+        let mut server = Server::new(ServerConfig::default());
+        server.get("/a", |_: &Request| ok("a"));
+        server.route(
+            Method::from_bytes(b"PURGE").unwrap(),
+            "/a",
+            |_: &Request| ok("purged"),
+        );
+        let app = server.into_app();
+        assert_eq!(answer(&app, "GET", "/a").0, 200);
+        assert_eq!(answer(&app, "PURGE", "/a").0, 200);
+        // Standard, but not for this resource: 405 with what it takes.
+        let allow = Some("GET, HEAD, OPTIONS, PURGE".to_string());
+        assert_eq!(answer(&app, "DELETE", "/a"), (405, allow.clone()));
+        assert_eq!(answer(&app, "TRACE", "/a"), (405, allow));
+        // Known to no route, methods are case-sensitive: 501, on any path.
+        for (method, path) in [("FOO", "/a"), ("get", "/a"), ("PROPFIND", "/nowhere")] {
+            assert_eq!(answer(&app, method, path), (501, None), "{method}");
+        }
+        // An extension method that some route takes is known: it is routed.
+        assert_eq!(answer(&app, "PURGE", "/nowhere").0, 404);
+        assert_eq!(app.methods.allow, "GET, HEAD, OPTIONS, PURGE");
+    }
+
+    #[test]
+    fn a_route_for_any_method_takes_unknown_ones() {
+        let mut server = Server::new(ServerConfig::default());
+        let mut group = crate::Router::new();
+        group.any("/x", |req: &Request| ok(req.method().to_string()));
+        server.mount("/g", group);
+        let app = server.into_app();
+        assert_eq!(answer(&app, "FOO", "/g/x").0, 200);
+        assert_eq!(answer(&app, "FOO", "/elsewhere").0, 404);
+        assert_eq!(app.methods.allow, SERVER_METHODS);
     }
 }
