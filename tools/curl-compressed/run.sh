@@ -3,7 +3,8 @@
 # text files from 0 bytes to 50 MiB, fetches each with `curl --compressed`
 # (which offers every coding this curl was built with) and compares what
 # curl decoded with the original, byte for byte. Also checks that a Range
-# request and a HEAD request come back uncompressed.
+# request comes back uncompressed and that a HEAD request gets the coding its
+# GET would.
 # Usage: tools/curl-compressed/run.sh path/to/httpserver
 set -euo pipefail
 BIN="$(realpath "${1:?usage: run.sh path/to/httpserver}")"
@@ -43,13 +44,16 @@ for f in 0.json 1.json 1023.json 1024.json 64k.json 1m.json 50m.json; do
         echo "FAIL $f (${enc:-identity}): decoded body differs"; fail=1
     fi
 done
-# 1 KiB and up must have been compressed; ranges and HEAD must not be.
+# 1 KiB and up must have been compressed, ranges must not be, and HEAD must
+# say what its GET would.
 enc="$(curl -s --compressed -o /dev/null -w '%header{content-encoding}' "${URL}1m.json")"
 [ -n "$enc" ] && echo "ok   1m.json compressed with $enc" || { echo "FAIL 1m.json not compressed"; fail=1; }
 enc="$(curl -s --compressed -r 0-99 -o "$DIR/part" -w '%{http_code} %header{content-encoding}' "${URL}1m.json")"
 if [ "$enc" = "206 " ] && cmp -s "$DIR/part" <(head -c 100 "$DIR/root/1m.json"); then
     echo "ok   range answered uncompressed"
 else echo "FAIL range: $enc"; fail=1; fi
-enc="$(curl -s --compressed -I -o /dev/null -w '%header{content-encoding}' "${URL}1m.json")"
-[ -z "$enc" ] && echo "ok   HEAD answered uncompressed" || { echo "FAIL HEAD: $enc"; fail=1; }
+get="$(curl -s --compressed -o /dev/null -w '%header{content-encoding} %header{etag}' "${URL}1m.json")"
+head="$(curl -s --compressed -I -o /dev/null -w '%header{content-encoding} %header{etag}' "${URL}1m.json")"
+[ -n "$head" ] && [ "$head" = "$get" ] && echo "ok   HEAD has the coding and ETag of GET ($head)" ||
+    { echo "FAIL HEAD: '$head', GET: '$get'"; fail=1; }
 [ "$fail" = 0 ] && echo "curl --compressed: 0 failures" || { echo "curl --compressed: failures"; exit 1; }

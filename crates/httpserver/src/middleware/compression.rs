@@ -15,8 +15,12 @@
 //! - its body is at least [`Compression::min_size`] bytes (default 1024),
 //!   or of unknown length;
 //! - its status is not 1xx, 204, 206 or 304, and it has no `Content-Range`;
-//! - it has no `Content-Encoding` yet and no `Cache-Control: no-transform`;
-//! - the request is not HEAD.
+//! - it has no `Content-Encoding` yet and no `Cache-Control: no-transform`.
+//!
+//! A HEAD request is answered as its GET would be, with the same
+//! `Content-Encoding`, `ETag` and `Content-Length` (or chunked framing); the
+//! runtime leaves the body out. A body compressed at once is therefore
+//! compressed for HEAD too; a streamed one is never read.
 //!
 //! Every response that could have been compressed for another
 //! `Accept-Encoding` (the first four rules hold) gets
@@ -27,7 +31,10 @@
 //! are sent (chunked), so memory stays bounded whatever the size. A strong
 //! `ETag` becomes weak on a compressed answer (the bytes differ, the
 //! meaning does not; weak comparison in `If-None-Match` still matches), and
-//! `Accept-Ranges` is removed (ranges are served uncompressed).
+//! `Accept-Ranges` is removed (ranges are served uncompressed). A 304 to a
+//! client whose `If-None-Match` holds that weak form carries it too, with
+//! `Vary: Accept-Encoding`, as the 200 it revalidates did (RFC 9110 section
+//! 15.4.5).
 //!
 //! The codings present depend on cargo features: `gzip` (default), `br`,
 //! `zstd`, or `compression` for all three.
@@ -45,7 +52,7 @@ use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 use super::{Middleware, Next};
 use crate::response::Body;
@@ -543,19 +550,44 @@ fn qvalue(v: &str) -> Option<u16> {
     Some(whole + thousandths)
 }
 
+/// A 304 whose strong `ETag` the client holds in its weak form, the form a
+/// compressed 200 carried: the 304 names the client's copy the same way.
+fn weaken_revalidated(res: &mut Response, req: &Request) {
+    let Some(etag) = res.headers().get(header::ETAG) else {
+        return;
+    };
+    if etag.as_bytes().first() != Some(&b'"') {
+        return;
+    }
+    let mut weak = b"W/".to_vec();
+    weak.extend_from_slice(etag.as_bytes());
+    let held = req.headers().any(|(name, v)| {
+        name.eq_ignore_ascii_case("if-none-match") && v.windows(weak.len()).any(|w| w == weak)
+    });
+    if !held {
+        return;
+    }
+    if let Ok(v) = HeaderValue::from_bytes(&weak) {
+        res.headers_mut().insert(header::ETAG, v);
+        super::add_vary(res.headers_mut(), "Accept-Encoding");
+    }
+}
+
 impl Middleware for Compression {
     fn handle(&self, req: &mut Request, next: Next<'_>) -> Response {
         let choice = req
             .header_joined("accept-encoding")
             .and_then(|a| choose_coding(&a, &self.prefer));
-        let head = req.method() == Method::HEAD;
         let mut res = next.run(req);
+        if res.status() == StatusCode::NOT_MODIFIED {
+            weaken_revalidated(&mut res, req);
+            return res;
+        }
         if !self.eligible(&res) {
             return res;
         }
         super::add_vary(res.headers_mut(), "Accept-Encoding");
-        if head
-            || res.status() == StatusCode::PARTIAL_CONTENT
+        if res.status() == StatusCode::PARTIAL_CONTENT
             || res.headers().contains_key(header::CONTENT_RANGE)
         {
             return res;
