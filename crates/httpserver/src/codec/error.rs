@@ -47,6 +47,9 @@ pub enum ParseError {
     InvalidLineEnding,
     /// The request line is longer than the configured limit.
     UriTooLong,
+    /// The method alone is longer than the request line may be: longer than
+    /// any method the server implements (RFC 9112 section 3: 501).
+    MethodTooLong,
     /// The header section is larger than the configured limit.
     HeadersTooLarge,
     /// More header fields than the configured limit.
@@ -94,7 +97,7 @@ impl ParseError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
             UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-            UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
+            UnsupportedTransferCoding | MethodTooLong => StatusCode::NOT_IMPLEMENTED,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ExpectationFailed => StatusCode::EXPECTATION_FAILED,
             _ => StatusCode::BAD_REQUEST,
@@ -116,6 +119,7 @@ impl ParseError {
             ObsFold => "obsolete line folding",
             InvalidLineEnding => "invalid line ending",
             UriTooLong => "request line too long",
+            MethodTooLong => "method too long",
             HeadersTooLarge => "header section too large",
             TooManyHeaders => "too many header fields",
             MissingHost => "missing Host header",

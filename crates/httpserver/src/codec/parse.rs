@@ -282,6 +282,9 @@ pub fn parse_request(
     } else {
         pos + token_run(&buf[pos..])
     };
+    if method_end - line_start > limits.max_request_line {
+        return Err(ParseError::MethodTooLong);
+    }
     match buf.get(method_end) {
         None => return partial(line_start, true),
         Some(b' ') if method_end > pos => {}

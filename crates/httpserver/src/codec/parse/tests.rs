@@ -595,6 +595,12 @@ fn limits_give_their_statuses() {
     assert_eq!(p(&long_line.as_bytes()[..30]), Ok(Status::Partial));
     let fits = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(17));
     assert!(matches!(p(fits.as_bytes()), Ok(Status::Complete(_))));
+    // A method longer than the whole line may be: 501, ended or not.
+    let long_method = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "M".repeat(33));
+    assert_eq!(p(long_method.as_bytes()), Err(MethodTooLong));
+    assert_eq!(p(&long_method.as_bytes()[..33]), Err(MethodTooLong));
+    assert_eq!(p(&long_method.as_bytes()[..32]), Ok(Status::Partial));
+    assert_eq!(MethodTooLong.status(), http::StatusCode::NOT_IMPLEMENTED);
 
     // A line exactly at the limit: its prefix ending in the CR is Partial,
     // not 414 (found by fuzzing: fuzz/regressions/parse_request-line-at-limit-with-cr).
