@@ -28,6 +28,9 @@ const CASES: &[(&[u8], u16)] = &[
     (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n", 400),
     (b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     (b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n", 417),
+    (b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+    (b"GET http://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
 ];
 
 #[test]
@@ -89,6 +92,16 @@ fn size_limits_give_414_and_431() {
         format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n").as_bytes(),
     );
     assert_eq!(ex.statuses(), [431]);
+
+    // A method longer than the line may be: 501, not 414 (RFC 9112 section 3).
+    let ex = exchange(srv.addr, "M".repeat(1100).as_bytes());
+    assert_eq!(ex.statuses(), [501]);
+    assert!(ex.closed);
+    let ex = exchange(
+        srv.addr,
+        format!("{} / HTTP/1.1\r\n\r\n", "M".repeat(1100)).as_bytes(),
+    );
+    assert_eq!(ex.statuses(), [501]);
 
     let fits = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(1000));
     assert_eq!(exchange(srv.addr, fits.as_bytes()).statuses(), [404]);

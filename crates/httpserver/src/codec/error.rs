@@ -48,7 +48,9 @@ pub enum ParseError {
     /// The request line is longer than the configured limit.
     UriTooLong,
     /// The method alone is longer than the request line may be: longer than
-    /// any method the server implements (RFC 9112 section 3: 501).
+    /// any method the server implements (RFC 9112 section 3: 501). The
+    /// parser reports such a line as [`ParseError::UriTooLong`]; the runtime
+    /// tells the two apart.
     MethodTooLong,
     /// The header section is larger than the configured limit.
     HeadersTooLarge,

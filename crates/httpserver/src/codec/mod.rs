@@ -40,6 +40,7 @@ pub use encode::{
 pub(crate) use encode::{encode_head_dated, push_decimal};
 pub use error::ParseError;
 pub use parse::{
-    find_head_end, parse_request, Framing, HeaderSpan, Limits, RequestHead, Span, Status,
-    TargetForm, Version, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REQUEST_LINE,
+    absolute_authority_ok, find_head_end, parse_request, Framing, HeaderSpan, Limits, RequestHead,
+    Span, Status, TargetForm, Version, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_REQUEST_LINE,
 };

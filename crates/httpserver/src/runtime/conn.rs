@@ -19,7 +19,7 @@ use super::{Scratch, Shared};
 use crate::codec::{
     self, encode_chunk, encode_head, encode_head_dated, encode_last_chunk, find_head_end,
     framing_for, BodyFraming, ChunkedDecoder, ChunkedLimits, EncodeContext, Framing, ParseError,
-    RequestHead, Status, Version,
+    RequestHead, Status, TargetForm, Version,
 };
 use crate::request::BodyBytes;
 use crate::response::Body;
@@ -439,6 +439,12 @@ impl Conn {
             }
         }
         let head = match codec::parse_request(self.rbuf.data(), &limits, &mut scratch.headers) {
+            Ok(Status::Complete(head)) if head.form == TargetForm::Absolute => {
+                if !codec::absolute_authority_ok(&head, self.rbuf.data()) {
+                    return self.fail(ParseError::InvalidTarget, shared);
+                }
+                head
+            }
             Ok(Status::Complete(head)) => head,
             Ok(Status::Partial) => {
                 // The parser checked what is there; the next look scans on
@@ -689,6 +695,17 @@ impl Conn {
 
     /// Answers a request that broke the protocol, then closes.
     fn fail(&mut self, e: ParseError, shared: &Shared) -> Step {
+        // A request line over the limit with no space in it yet: the method
+        // alone is longer than any this server implements (RFC 9112
+        // section 3: 501). Told here, off the parser's path.
+        let limit = shared.config.max_request_line;
+        let e = if e == ParseError::UriTooLong
+            && !self.rbuf.data().iter().take(limit + 1).any(|&b| b == b' ')
+        {
+            ParseError::MethodTooLong
+        } else {
+            e
+        };
         tracing::info!(peer = %self.peer, error = %e, status = e.status().as_u16(), "bad request");
         error_response(&mut self.wbuf, e.status(), e.as_str(), shared);
         self.body = None;
