@@ -20,8 +20,8 @@ use super::token::value_byte;
 pub struct ChunkedLimits {
     /// Largest decoded body. Over it: 413. Default 1 MiB.
     pub max_body: u64,
-    /// Longest chunk extension on one chunk line, with any whitespace
-    /// after the size. Default 4 KiB.
+    /// Longest chunk extension on one chunk line: every byte between the
+    /// size and the CR (whitespace, `;`, names and values). Default 4 KiB.
     pub max_extension: usize,
     /// Most chunk-extension bytes over the whole body. Default 64 KiB: a
     /// body of tiny chunks cannot make its framing many times its size.
@@ -166,7 +166,10 @@ impl ChunkedDecoder {
                 },
                 State::SizeWs => match b {
                     b' ' | b'\t' => self.count_extension_byte()?,
-                    b';' => self.state = State::Extension,
+                    b';' => {
+                        self.count_extension_byte()?;
+                        self.state = State::Extension;
+                    }
                     _ => return Err(ParseError::InvalidChunkSize),
                 },
                 State::Extension => {
@@ -271,7 +274,11 @@ impl ChunkedDecoder {
             b' ' | b'\t' => State::SizeWs,
             _ => return Err(ParseError::InvalidChunkSize),
         };
-        Ok(())
+        if b == b'\r' {
+            return Ok(());
+        }
+        // Every byte between the size and the CR counts, this one too.
+        self.count_extension_byte()
     }
 
     /// Counts one byte of a chunk extension against both its limits.

@@ -754,7 +754,6 @@ impl FieldInfo {
     }
 }
 
-/// `1*DIGIT` as a u64; anything else (sign, hex, empty, overflow) is invalid.
 /// [`authority_shape`] for the Host value at `span` of `buf`, whose bytes
 /// are known to be Host bytes (all below 0x80). A value of up to sixteen
 /// bytes is tested as one word: the sixteen bytes of `buf` that end with
@@ -819,8 +818,10 @@ fn authority_shape(v: &[u8]) -> bool {
 }
 
 /// Is the authority of an absolute-form target (`head.authority` of a head
-/// whose `form` is [`TargetForm::Absolute`]) shaped as `[userinfo "@"]
-/// uri-host [":" port]`? Any other head passes. Kept out of
+/// whose `form` is [`TargetForm::Absolute`]) shaped as `uri-host [":"
+/// port]`, with a host that is not empty (RFC 9110 section 4.2.1) and no
+/// userinfo (section 4.2.4 asks a recipient to treat it as an error)? Any
+/// other head passes. Kept out of
 /// [`parse_request`], whose code it would make larger for a rare form: the
 /// runtime calls it on the heads it parsed, and answers 400 when it fails.
 ///
@@ -829,7 +830,8 @@ fn authority_shape(v: &[u8]) -> bool {
 ///
 /// let ok = b"GET http://a.example:8080/ HTTP/1.1\r\nHost: a\r\n\r\n";
 /// let bad = b"GET http://a.example:80x/ HTTP/1.1\r\nHost: a\r\n\r\n";
-/// for (input, want) in [(&ok[..], true), (&bad[..], false)] {
+/// let userinfo = b"GET http://u@a.example/ HTTP/1.1\r\nHost: a\r\n\r\n";
+/// for (input, want) in [(&ok[..], true), (&bad[..], false), (&userinfo[..], false)] {
 ///     let Status::Complete(head) = parse_request(input, &Limits::default(), &mut Vec::new())? else {
 ///         unreachable!()
 ///     };
@@ -841,9 +843,11 @@ pub fn absolute_authority_ok(head: &RequestHead, buf: &[u8]) -> bool {
     match (head.form, head.authority) {
         (TargetForm::Absolute, Some(auth)) => {
             let auth = auth.get(buf);
-            // Any userinfo ends at the last `@`.
-            let host = auth.rsplit(|&b| b == b'@').next().unwrap_or_default();
-            authority_shape(host)
+            // RFC 9110 section 4.2.1: an `http` URI with an empty host is
+            // invalid; section 4.2.4: userinfo is treated as an error.
+            !matches!(auth.first(), None | Some(b':'))
+                && !auth.contains(&b'@')
+                && authority_shape(auth)
         }
         _ => true,
     }
@@ -914,6 +918,7 @@ fn reg_name(s: &[u8]) -> bool {
     true
 }
 
+/// `1*DIGIT` as a u64; anything else (sign, hex, empty, overflow) is invalid.
 fn parse_decimal(s: &[u8]) -> Result<u64, ParseError> {
     if s.is_empty() {
         return Err(ParseError::InvalidContentLength);

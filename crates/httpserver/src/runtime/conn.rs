@@ -699,9 +699,12 @@ impl Conn {
         // alone is longer than any this server implements (RFC 9112
         // section 3: 501). Told here, off the parser's path.
         let limit = shared.config.max_request_line;
-        let e = if e == ParseError::UriTooLong
-            && !self.rbuf.data().iter().take(limit + 1).any(|&b| b == b' ')
-        {
+        // The line starts after any empty lines, which the parser skips.
+        let mut line = self.rbuf.data();
+        while let [b'\r', b'\n', rest @ ..] = line {
+            line = rest;
+        }
+        let e = if e == ParseError::UriTooLong && !line.iter().take(limit + 1).any(|&b| b == b' ') {
             ParseError::MethodTooLong
         } else {
             e

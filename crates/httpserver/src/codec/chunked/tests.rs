@@ -181,6 +181,35 @@ fn whitespace_after_the_size_counts_as_extension() {
 }
 
 #[test]
+fn the_extension_limit_is_exact() {
+    let line = |ext: &[u8]| {
+        let mut input = b"5".to_vec();
+        input.extend_from_slice(ext);
+        input.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+        input
+    };
+    let with = |head: &[u8], fill: u8, n: usize, tail: &[u8]| {
+        let mut ext = head.to_vec();
+        ext.extend(std::iter::repeat_n(fill, n));
+        ext.extend_from_slice(tail);
+        line(&ext)
+    };
+    // 4096 bytes between the size and the CR: at the limit.
+    for input in [with(b";", b'a', 4095, b""), with(b"", b' ', 4095, b";")] {
+        let n = input.len();
+        check(&input, Ok((b"hello", n)));
+    }
+    // 4097: over it.
+    for input in [
+        with(b";", b'a', 4096, b""),
+        with(b"", b' ', 4096, b";"),
+        with(b"\t", b' ', 4095, b";"),
+    ] {
+        assert_eq!(feed(&input, &[]), Err(ParseError::ChunkExtensionTooLong));
+    }
+}
+
+#[test]
 fn extensions_are_bounded_over_the_whole_body() {
     let ext = "e".repeat(4000);
     let chunk = format!("1;{ext}\r\na\r\n");
