@@ -268,15 +268,15 @@ impl ChunkedDecoder {
 
     /// The byte right after the last hex digit of a chunk size.
     fn after_size(&mut self, b: u8) -> Result<(), ParseError> {
+        if b == b'\r' {
+            self.state = State::SizeLf;
+            return Ok(());
+        }
         self.state = match b {
-            b'\r' => State::SizeLf,
             b';' => State::Extension,
             b' ' | b'\t' => State::SizeWs,
             _ => return Err(ParseError::InvalidChunkSize),
         };
-        if b == b'\r' {
-            return Ok(());
-        }
         // Every byte between the size and the CR counts, this one too.
         self.count_extension_byte()
     }

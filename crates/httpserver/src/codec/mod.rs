@@ -39,6 +39,7 @@ pub use encode::{
 };
 pub(crate) use encode::{encode_head_dated, push_decimal};
 pub use error::ParseError;
+pub(crate) use parse::method_too_long;
 pub use parse::{
     absolute_authority_ok, find_head_end, parse_request, Framing, HeaderSpan, Limits, RequestHead,
     Span, Status, TargetForm, Version, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,

@@ -853,6 +853,19 @@ pub fn absolute_authority_ok(head: &RequestHead, buf: &[u8]) -> bool {
     }
 }
 
+/// Does the request line in `buf`, which [`parse_request`] refused as
+/// [`ParseError::UriTooLong`], have no space within its first
+/// `max_request_line + 1` bytes, so that the method alone is too long
+/// (RFC 9112 section 3: 501)? The line starts after the empty lines the
+/// parser skips. Kept off the parser's path: only a refused head gets here.
+pub(crate) fn method_too_long(buf: &[u8], max_request_line: usize) -> bool {
+    let mut line = buf;
+    while let [b'\r', b'\n', rest @ ..] = line {
+        line = rest;
+    }
+    !line.iter().take(max_request_line + 1).any(|&b| b == b' ')
+}
+
 /// [`authority_shape`] for values with an IP literal or percent-encoding.
 #[cold]
 #[inline(never)]

@@ -699,12 +699,7 @@ impl Conn {
         // alone is longer than any this server implements (RFC 9112
         // section 3: 501). Told here, off the parser's path.
         let limit = shared.config.max_request_line;
-        // The line starts after any empty lines, which the parser skips.
-        let mut line = self.rbuf.data();
-        while let [b'\r', b'\n', rest @ ..] = line {
-            line = rest;
-        }
-        let e = if e == ParseError::UriTooLong && !line.iter().take(limit + 1).any(|&b| b == b' ') {
+        let e = if e == ParseError::UriTooLong && codec::method_too_long(self.rbuf.data(), limit) {
             ParseError::MethodTooLong
         } else {
             e
