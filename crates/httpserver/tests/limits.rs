@@ -63,6 +63,27 @@ fn each_malformed_request_gets_its_status_and_a_closed_connection() {
     );
 }
 
+/// A head that ends in a way no request can is answered at once, though
+/// the client sends nothing more and keeps its side open: the 400 comes
+/// long before the head timeout would give a 408.
+#[test]
+fn a_dead_end_head_is_answered_without_more_input() {
+    let srv = app(ServerConfig {
+        head_timeout: std::time::Duration::from_secs(60),
+        ..config()
+    });
+    for bad in [
+        &b"GET / HTTP/1.1\r\nHost: a\r\n\n"[..],
+        b"GET / HTTP/1.1\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n ",
+        b"GET / HTTP/x",
+    ] {
+        let ex = exchange(srv.addr, bad);
+        assert_eq!(ex.statuses(), [400], "{:?}", String::from_utf8_lossy(bad));
+        assert!(ex.closed, "{:?}", String::from_utf8_lossy(bad));
+    }
+}
+
 #[test]
 fn size_limits_give_414_and_431() {
     let srv = app(ServerConfig {

@@ -302,11 +302,9 @@ pub fn parse_request(
     }
     let version_start = target_end + 1;
     let Some(tail) = buf.get(version_start..version_start + 10) else {
-        let available = &buf[version_start.min(buf.len())..];
-        // Fail early on what cannot become a version line.
-        if !b"HTTP/".starts_with(&available[..available.len().min(5)]) {
-            return Err(ParseError::InvalidVersion);
-        }
+        // Fail at once on what cannot become a version line: a client that
+        // sent it all would otherwise wait for the head timeout.
+        partial_version(&buf[version_start.min(buf.len())..])?;
         return partial(line_start, true);
     };
     let version = if tail == b"HTTP/1.1\r\n" {
@@ -343,15 +341,18 @@ pub fn parse_request(
         if pos > limits.max_head {
             return Err(ParseError::HeadersTooLarge);
         }
-        match buf.get(pos..pos + 2) {
-            Some(b"\r\n") => {
+        // A line's first byte alone tells a bare LF or an obs-fold: neither
+        // waits for the byte after it. `pos <= buf.len()`: it is just past
+        // a CRLF that was found in `buf`.
+        match &buf[pos..] {
+            [b'\r', b'\n', ..] => {
                 pos += 2;
                 break;
             }
-            Some([b'\r' | b'\n', _]) => return Err(ParseError::InvalidLineEnding),
-            Some([b' ' | b'\t', _]) => return Err(ParseError::ObsFold),
-            Some(_) => {}
-            None => return partial(line_start, false),
+            [b'\r'] | [] => return partial(line_start, false),
+            [b'\r' | b'\n', ..] => return Err(ParseError::InvalidLineEnding),
+            [b' ' | b'\t', ..] => return Err(ParseError::ObsFold),
+            _ => {}
         }
         if headers.len() == limits.max_headers {
             return Err(ParseError::TooManyHeaders);
@@ -426,6 +427,31 @@ struct RequestLine {
     query: Option<Span>,
     authority: Option<Span>,
     version: Version,
+}
+
+/// Checks the first bytes of a version line that has not all arrived
+/// (`HTTP/1.1\r\n` less at least its LF): `Ok` while it can still become
+/// one, else the error the whole line would get.
+fn partial_version(v: &[u8]) -> Result<(), ParseError> {
+    const SHAPE: &[u8; 8] = b"HTTP/0.0";
+    for (i, (&b, &want)) in v.iter().zip(SHAPE).enumerate() {
+        let fits = if want == b'0' {
+            b.is_ascii_digit()
+        } else {
+            b == want
+        };
+        if !fits {
+            return Err(ParseError::InvalidVersion);
+        }
+        if i == 7 {
+            parse_version(&v[..8])?;
+        }
+    }
+    match v.get(8) {
+        None | Some(b'\r') => Ok(()),
+        Some(b'\n') => Err(ParseError::InvalidLineEnding),
+        Some(_) => Err(ParseError::InvalidVersion),
+    }
 }
 
 /// `HTTP-version = "HTTP" "/" DIGIT "." DIGIT` (RFC 9112 section 2.3).

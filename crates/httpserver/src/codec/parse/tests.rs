@@ -229,6 +229,51 @@ fn rejects_bad_request_lines() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// Bytes that cannot begin any valid head are refused as soon as they are
+/// here, not when more arrive: a client that sent all it means to send
+/// would otherwise wait for the head timeout (a bare LF as the last line's
+/// end did).
+#[test]
+fn refuses_a_dead_end_without_waiting_for_more() {
+    let cases: &[(&[u8], ParseError)] = &[
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\n", InvalidLineEnding),
+        (b"GET / HTTP/1.0\r\n\n", InvalidLineEnding),
+        (b"GET / HTTP/1.1\n", InvalidLineEnding),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n ", ObsFold),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\t", ObsFold),
+        (b"GET / HTTPS", InvalidVersion),
+        (b"GET / HTTP/x", InvalidVersion),
+        (b"GET / HTTP/1-", InvalidVersion),
+        (b"GET / HTTP/1.x", InvalidVersion),
+        (b"GET / HTTP/1.1x", InvalidVersion),
+        (b"GET / HTTP/2.0", UnsupportedVersion),
+    ];
+    for &(input, want) in cases {
+        assert_eq!(
+            parse(input),
+            Err(want),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // What can still become a head waits.
+    for input in [
+        &b"GET / HTTP/1.1\r\nHost: a\r\n\r"[..],
+        b"GET / HTTP/1.1\r\nHost: a\r\n",
+        b"GET / HTTP/1.1\r",
+        b"GET / HTTP/1.",
+        b"GET / HTTP/",
+        b"GET / H",
+    ] {
+        assert_eq!(
+            parse(input),
+            Ok(Status::Partial),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
 #[test]
 fn rejects_bad_header_fields() {
     let cases: &[(&[u8], ParseError)] = &[
