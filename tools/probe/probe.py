@@ -668,6 +668,10 @@ CHECKS = [
     # 9112 2.2: a recipient MAY accept a bare LF as line terminator
     C("h-bare-lf", "bare-LF line endings (200 or 400, no desync)",
       req(G, eol="\n") + req("GET /users/after HTTP/1.1", eol="\n"), consistent(200)),
+    # Complete whether or not bare LF is accepted, and nothing follows: a
+    # server that waits for more gives no answer within READ_TIMEOUT.
+    C("h-bare-lf-last", "CRLF lines, then a bare LF as the empty line (200 or 400 at once)",
+      b"GET / HTTP/1.1\r\nHost: probe\r\n\n", one(200, 400)),
     C("h-fields-100", "100 header fields is the limit -> 200",
       req(G, *[f"X-H{i}: {i}" for i in range(99)]), ok200()),
     C("h-fields-101", "101 header fields -> 431",
