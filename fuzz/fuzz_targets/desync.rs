@@ -6,7 +6,7 @@
 //! deliberate exceptions:
 //! - a Content-Length value that is a list of one number (`7, 7`): RFC 9110
 //!   section 8.6 lets a recipient take it as that number. Allowed only while
-//!   our framing is that number.
+//!   our framing is that number (for 0: no body).
 //! - fields whose names only look like Content-Length or Transfer-Encoding
 //!   (``Content`Length``, `ContentB-Length`): other fields to us and to
 //!   the RFC, which the classifier reads as the real ones. When it names
@@ -90,6 +90,10 @@ fuzz_target!(|buf: &[u8]| {
     let allowed = match (verdict.reason, head.framing) {
         (Reason::BadContentLength | Reason::MultipleContentLength, Framing::Length(n)) => {
             lengths_all(buf, &headers, n)
+        }
+        // A length of 0 is framed as no body.
+        (Reason::BadContentLength | Reason::MultipleContentLength, Framing::None) => {
+            lengths_all(buf, &headers, 0)
         }
         _ => false,
     };
