@@ -747,6 +747,14 @@ CHECKS = [
       frame_err()),
     C("f-chunk-overflow", "20-hex-digit chunk size",
       te("chunked", chunk_line(b"f" * 20)) + FOLLOW, frame_err(400, 413)),
+    # Payloads from differential-fuzzing reports against other servers: a
+    # size some parsers read with a language's integer parser (`1_0` is 16
+    # to Python's int(x, 16)), and a bare CR inside the chunk line.
+    C("f-chunk-underscore", "chunk size '1_0'", te("chunked", chunk_line(b"1_0")) + FOLLOW,
+      frame_err()),
+    C("f-chunk-bare-cr-ext", "bare CR before a chunk extension ('10\\r;a')",
+      te("chunked", chunk_line(b"10\r;a")) + FOLLOW, frame_err()),
+    C("f-cl-underscore", "Content-Length: 1_6", cl("1_6") + FOLLOW, frame_err()),
     C("f-chunk-ext", "chunk extension ';a=b'", te("chunked", chunk_line(b"10;a=b")) + FOLLOW,
       accepted()),
     C("f-chunk-ext-quoted", "quoted chunk extension ';a=\"x;y\"'",
