@@ -84,6 +84,45 @@ fn a_dead_end_head_is_answered_without_more_input() {
     }
 }
 
+/// The same when the head comes in two writes and the dead end is in the
+/// second: the server has already seen an incomplete head by then. The
+/// last case is a head past the size up to which it is parsed on every
+/// read, where a length that passes a power of two brings the next parse.
+#[test]
+fn a_dead_end_in_a_later_read_is_answered_without_more_input() {
+    use std::io::Write;
+    let srv = app(ServerConfig {
+        head_timeout: std::time::Duration::from_secs(60),
+        ..config()
+    });
+    let long = format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n", "a".repeat(7000));
+    let cases: [(&[u8], &[u8], u16); 6] = [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n", b" ", 400),
+        (b"GET / HTTP/", b"x", 400),
+        (b"GET / HTTP/2", b".0", 505),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n", b"@", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n", b"\n", 400),
+        (long.as_bytes(), &[b' '; 1200], 400),
+    ];
+    for (first, second, status) in cases {
+        let mut s = srv.connect();
+        s.set_nodelay(true).expect("nodelay");
+        s.write_all(first).expect("write");
+        // Long enough for the server to read the first part on its own.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        s.write_all(second).expect("write");
+        let ex = read_all(&mut s, std::time::Duration::from_millis(500));
+        let what = String::from_utf8_lossy(&first[..first.len().min(40)]);
+        assert_eq!(
+            ex.statuses(),
+            [status],
+            "{what:?} then {:?}",
+            String::from_utf8_lossy(second)
+        );
+        assert!(ex.closed, "{what:?}");
+    }
+}
+
 #[test]
 fn size_limits_give_414_and_431() {
     let srv = app(ServerConfig {

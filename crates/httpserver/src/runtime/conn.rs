@@ -31,6 +31,9 @@ const WRITE_BATCH: usize = 64 * 1024;
 const COPY_BODY_MAX: usize = 16 * 1024;
 /// Bytes read from a streamed body per step.
 const STREAM_CHUNK: usize = 16 * 1024;
+/// An incomplete head up to this long is parsed again on every read (one
+/// parse of 4 KiB costs about as much as the read that brought a byte).
+const EAGER_PARSE: usize = 4 * 1024;
 /// Most bytes handed to one `sendfile` call.
 const SENDFILE_CHUNK: u64 = 1024 * 1024;
 
@@ -414,23 +417,31 @@ impl Conn {
         }
         let limits = shared.limits;
         // At the first look at a head (`scanned == 0`) most requests are
-        // there whole: parse at once. After a look that found the head
-        // incomplete, the blank line is searched for first, from where the
-        // last search stopped, so a head that trickles in costs linear time
-        // rather than a parse per read.
-        if self.body.is_none() && self.scanned > 0 {
+        // there whole: parse at once. A head found incomplete is parsed
+        // again on each read while it is small, so a dead end (`HTTP/x`, a
+        // line starting with whitespace) is answered when its byte comes.
+        // Past that, the blank line is searched for first, from where the
+        // last search stopped, and the head is parsed again only when the
+        // search or a limit calls for it, or its length passes a power of
+        // two: a large head that trickles in costs linear time, not a parse
+        // per read.
+        if self.body.is_none() && self.scanned > 0 && self.rbuf.len() > EAGER_PARSE {
             let data = self.rbuf.data();
             if find_head_end(data, self.scanned).is_none() {
+                let before = self.scanned;
                 // A bare LF would never end the head: find it now rather
                 // than waiting for the head timeout.
-                let from = self.scanned.saturating_sub(1);
-                let bare_lf = data[from..]
+                let bare_lf = data[before.saturating_sub(1)..]
                     .windows(2)
                     .any(|w| w[1] == b'\n' && w[0] != b'\r')
                     || data.first() == Some(&b'\n');
                 self.scanned = data.len();
-                // An incomplete head may already be over a limit.
-                if bare_lf || data.len() > limits.max_request_line {
+                let passed = |mark: usize| before <= mark && data.len() > mark;
+                let look = bare_lf
+                    || passed(limits.max_request_line + 1)
+                    || passed(limits.max_head)
+                    || before.next_power_of_two() < data.len().next_power_of_two();
+                if look {
                     if let Err(e) = codec::parse_request(data, &limits, &mut scratch.headers) {
                         return self.fail(e, shared);
                     }

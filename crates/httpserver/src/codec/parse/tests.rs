@@ -229,10 +229,11 @@ fn rejects_bad_request_lines() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
-/// Bytes that cannot begin any valid head are refused as soon as they are
+/// These dead ends are refused as soon as the byte that decides them is
 /// here, not when more arrive: a client that sent all it means to send
 /// would otherwise wait for the head timeout (a bare LF as the last line's
-/// end did).
+/// end did). Not every dead end is: the target's form and the framing
+/// fields are judged once their line or the head is whole.
 #[test]
 fn refuses_a_dead_end_without_waiting_for_more() {
     let cases: &[(&[u8], ParseError)] = &[
@@ -241,6 +242,7 @@ fn refuses_a_dead_end_without_waiting_for_more() {
         (b"GET / HTTP/1.1\n", InvalidLineEnding),
         (b"GET / HTTP/1.1\r\nHost: a\r\n ", ObsFold),
         (b"GET / HTTP/1.1\r\nHost: a\r\n\t", ObsFold),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n@", InvalidHeaderName),
         (b"GET / HTTPS", InvalidVersion),
         (b"GET / HTTP/x", InvalidVersion),
         (b"GET / HTTP/1-", InvalidVersion),
