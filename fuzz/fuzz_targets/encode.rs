@@ -18,7 +18,9 @@
 //! went in.
 #![no_main]
 
-use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+mod common;
+
+use http::{header, HeaderMap, StatusCode};
 use httpserver::codec::{
     encode_chunk, encode_head, encode_last_chunk, BodyFraming, ChunkedDecoder, ChunkedLimits,
     EncodeContext, Version,
@@ -58,16 +60,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut headers = HeaderMap::new();
     for line in fields.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&line[..colon]),
-            HeaderValue::from_bytes(&line[colon + 1..]),
-        ) else {
-            continue;
-        };
-        headers.append(name, value);
+        if let Some((name, value)) = common::header_field(line) {
+            headers.append(name, value);
+        }
     }
 
     let mut out = Vec::new();

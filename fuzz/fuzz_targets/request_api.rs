@@ -11,7 +11,9 @@
 //! method, target and body.
 #![no_main]
 
-use httpserver::http::{self, HeaderName, HeaderValue, Method, Uri};
+mod common;
+
+use httpserver::http::{self, Method, Uri};
 use httpserver::Request;
 use libfuzzer_sys::fuzz_target;
 
@@ -44,13 +46,7 @@ fn build(data: &[u8]) -> Option<(http::Request<Vec<u8>>, Vec<String>)> {
         if line.is_empty() {
             break;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&line[..colon]),
-            HeaderValue::from_bytes(&line[colon + 1..]),
-        ) else {
+        let Some((name, value)) = common::header_field(line) else {
             continue;
         };
         names.push(name.as_str().to_owned());

@@ -433,19 +433,18 @@ struct RequestLine {
 /// (`HTTP/1.1\r\n` less at least its LF): `Ok` while it can still become
 /// one, else the error the whole line would get.
 fn partial_version(v: &[u8]) -> Result<(), ParseError> {
-    const SHAPE: &[u8; 8] = b"HTTP/0.0";
-    for (i, (&b, &want)) in v.iter().zip(SHAPE).enumerate() {
-        let fits = if want == b'0' {
+    let shaped = v.iter().zip(b"HTTP/0.0").all(|(&b, &want)| {
+        if want == b'0' {
             b.is_ascii_digit()
         } else {
             b == want
-        };
-        if !fits {
-            return Err(ParseError::InvalidVersion);
         }
-        if i == 7 {
-            parse_version(&v[..8])?;
-        }
+    });
+    if !shaped {
+        return Err(ParseError::InvalidVersion);
+    }
+    if let Some(version) = v.get(..8) {
+        parse_version(version)?;
     }
     match v.get(8) {
         None | Some(b'\r') => Ok(()),
