@@ -3,10 +3,23 @@
 //!
 //! A worker takes up to [`BATCH`] events per `epoll_wait`, which saves a
 //! system call per request under load. The events it has not reached yet
-//! sit in its slot here, not on its stack: if its handler blocks, the timer
-//! sees the worker make no progress, moves those events to the orphan list
-//! and wakes another worker to serve them. So a slow handler still delays
-//! only its own connection.
+//! sit in its slot here, not on its stack, so that another thread can take
+//! them when the worker stops making progress:
+//!
+//! - a worker that has run out of events of its own first takes those of a
+//!   worker that has not moved on to its next event since its own last
+//!   look ([`Batches::steal_stalled`]). That is the common case on a
+//!   machine whose CPUs the server shares with other programs: a worker
+//!   descheduled in the middle of a batch would otherwise leave the rest of
+//!   it waiting for a whole scheduler slice (a millisecond or more) while
+//!   another worker is running;
+//! - the timer, every 10 ms, moves the events of a worker that made no
+//!   progress at all since its last check to the orphan list and wakes
+//!   another worker for them (a worker blocked in a slow handler, when no
+//!   other worker came looking).
+//!
+//! So a slow handler, or a descheduled worker, delays only the connection
+//! it is serving.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +36,9 @@ pub(crate) type Event = (u64, bool);
 #[repr(align(64))]
 struct WorkerSlot {
     events: Mutex<VecDeque<Event>>,
+    /// `events.len()`, written under the lock, so that another worker can
+    /// see without the lock whether there is anything to take.
+    waiting: AtomicUsize,
     /// Events taken from `events` so far (wrapping).
     progress: AtomicU64,
     in_use: AtomicBool,
@@ -38,6 +54,8 @@ struct WorkerSlot {
 #[derive(Debug)]
 pub(crate) struct Batches {
     slots: Box<[WorkerSlot]>,
+    /// One past the highest slot ever claimed: the slots a thief looks at.
+    high: AtomicUsize,
     free: Mutex<Vec<usize>>,
     orphans: Mutex<Vec<Event>>,
     orphan_count: AtomicUsize,
@@ -52,6 +70,7 @@ impl Batches {
     pub(crate) fn new(workers: usize) -> Batches {
         Batches {
             slots: (0..workers).map(|_| WorkerSlot::default()).collect(),
+            high: AtomicUsize::new(0),
             free: Mutex::new((0..workers).rev().collect()),
             orphans: Mutex::new(Vec::new()),
             orphan_count: AtomicUsize::new(0),
@@ -63,6 +82,7 @@ impl Batches {
         let id = lock(&self.free).pop()?;
         self.slots[id].tid.store(current_tid(), Ordering::Relaxed);
         self.slots[id].in_use.store(true, Ordering::Release);
+        self.high.fetch_max(id + 1, Ordering::AcqRel);
         Some(id)
     }
 
@@ -95,23 +115,70 @@ impl Batches {
     pub(crate) fn release(&self, id: usize) {
         let slot = &self.slots[id];
         slot.in_use.store(false, Ordering::Release);
-        let left: Vec<Event> = lock(&slot.events).drain(..).collect();
+        let left: Vec<Event> = slot.drain();
         self.adopt(left);
         lock(&self.free).push(id);
     }
 
     /// Records freshly claimed events.
     pub(crate) fn fill(&self, id: usize, events: impl Iterator<Item = Event>) {
-        lock(&self.slots[id].events).extend(events);
+        let slot = &self.slots[id];
+        let mut queue = lock(&slot.events);
+        queue.extend(events);
+        slot.waiting.store(queue.len(), Ordering::Relaxed);
     }
 
     /// The next claimed event of worker `id`.
     #[inline]
     pub(crate) fn next(&self, id: usize) -> Option<Event> {
         let slot = &self.slots[id];
-        let event = lock(&slot.events).pop_front();
+        let event = {
+            let mut queue = lock(&slot.events);
+            let event = queue.pop_front();
+            slot.waiting.store(queue.len(), Ordering::Relaxed);
+            event
+        };
         slot.progress.fetch_add(1, Ordering::Relaxed);
         event
+    }
+
+    /// Moves into worker `id`'s batch the waiting events of another worker
+    /// that has not taken its next event since `thief`'s last look (by then
+    /// `id` has at least waited for events once, so the other worker has
+    /// had time to move on if it was running). Returns whether anything
+    /// was taken.
+    ///
+    /// The other worker was descheduled, or is held by a slow handler:
+    /// either way its waiting events would wait for it. If it was merely
+    /// slower than the look, the events are served sooner, in parallel;
+    /// the slab still gives each connection to one worker at a time.
+    /// A slot whose lock is held is passed over rather than waited for: its
+    /// holder may be the descheduled worker.
+    pub(crate) fn steal_stalled(&self, id: usize, thief: &mut Thief) -> bool {
+        let high = self.high.load(Ordering::Acquire).min(self.slots.len());
+        thief.seen.resize(high, u64::MAX);
+        for (other, slot) in self.slots[..high].iter().enumerate() {
+            if other == id {
+                continue;
+            }
+            let progress = slot.progress.load(Ordering::Relaxed);
+            let stalled = std::mem::replace(&mut thief.seen[other], progress) == progress;
+            if !stalled
+                || slot.waiting.load(Ordering::Relaxed) == 0
+                || !slot.in_use.load(Ordering::Acquire)
+            {
+                continue;
+            }
+            if let Ok(mut queue) = slot.events.try_lock() {
+                thief.taken.extend(queue.drain(..));
+                slot.waiting.store(0, Ordering::Relaxed);
+            }
+        }
+        if thief.taken.is_empty() {
+            return false;
+        }
+        self.fill(id, thief.taken.drain(..));
+        true
     }
 
     /// Moves orphans, if any, into worker `id`'s batch; false if none.
@@ -147,7 +214,7 @@ impl Batches {
         for (slot, seen) in self.slots.iter().zip(last.iter_mut()) {
             let now = slot.progress.load(Ordering::Relaxed);
             if now == *seen && slot.in_use.load(Ordering::Acquire) {
-                let waiting: Vec<Event> = lock(&slot.events).drain(..).collect();
+                let waiting = slot.drain();
                 if !waiting.is_empty() {
                     stolen = true;
                     self.adopt(waiting);
@@ -157,6 +224,23 @@ impl Batches {
         }
         stolen
     }
+}
+
+impl WorkerSlot {
+    /// Takes every waiting event.
+    fn drain(&self) -> Vec<Event> {
+        let mut queue = lock(&self.events);
+        self.waiting.store(0, Ordering::Relaxed);
+        queue.drain(..).collect()
+    }
+}
+
+/// A worker's state for [`Batches::steal_stalled`]: the progress it last
+/// saw of each other worker, and a buffer reused for the events it takes.
+#[derive(Debug, Default)]
+pub(crate) struct Thief {
+    seen: Vec<u64>,
+    taken: Vec<Event>,
 }
 
 /// This thread's kernel id, from `/proc/thread-self` (0 if unknown).
@@ -261,6 +345,83 @@ mod tests {
         drop(hold_inside);
         worker.join().unwrap();
         assert!(!b.any_blocked());
+    }
+
+    #[test]
+    fn a_worker_out_of_events_takes_those_of_a_worker_that_has_not_moved_on() {
+        let b = Batches::new(3);
+        let (a, c) = (b.claim().unwrap(), b.claim().unwrap());
+        let mut thief = Thief::default();
+        b.fill(a, [(1, false), (2, true), (3, false)].into_iter());
+        // The first look only records how far `a` has got.
+        assert!(!b.steal_stalled(c, &mut thief));
+        // `a` moved on since: its events stay with it.
+        assert_eq!(b.next(a), Some((1, false)));
+        assert!(!b.steal_stalled(c, &mut thief));
+        // `a` has not moved on since the last look: the rest are taken,
+        // in order, and `a` finds its batch empty.
+        assert!(b.steal_stalled(c, &mut thief));
+        assert_eq!(b.next(a), None);
+        assert_eq!(
+            (b.next(c), b.next(c), b.next(c)),
+            (Some((2, true)), Some((3, false)), None)
+        );
+        // Nothing waiting: nothing to take, and a worker never robs itself.
+        assert!(!b.steal_stalled(c, &mut thief));
+        b.fill(c, [(4, false)].into_iter());
+        assert!(!b.steal_stalled(c, &mut thief));
+        assert!(!b.steal_stalled(c, &mut thief));
+        assert_eq!(b.next(c), Some((4, false)));
+    }
+
+    #[test]
+    fn a_slot_whose_lock_is_held_is_passed_over() {
+        let b = Batches::new(2);
+        let (a, c) = (b.claim().unwrap(), b.claim().unwrap());
+        let mut thief = Thief::default();
+        b.fill(a, [(1, false)].into_iter());
+        assert!(!b.steal_stalled(c, &mut thief));
+        {
+            // `a` descheduled while it holds its own lock: the thief must
+            // not wait for it.
+            let _held = b.slots[a].events.lock().unwrap();
+            assert!(!b.steal_stalled(c, &mut thief));
+        }
+        // `a` still has not moved on: taken at the next look.
+        assert!(b.steal_stalled(c, &mut thief));
+        assert_eq!(b.next(c), Some((1, false)));
+    }
+
+    #[test]
+    fn a_stolen_event_is_served_without_waiting_for_a_descheduled_worker() {
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        // Worker `a` took a batch and then stopped (as if descheduled, or
+        // in a slow handler); worker `c` runs out of work and keeps
+        // looking, as the worker loop does between waits.
+        let b = Arc::new(Batches::new(2));
+        let (a, c) = (b.claim().unwrap(), b.claim().unwrap());
+        b.fill(a, (1..=5).map(|t| (t, false)));
+        assert_eq!(b.next(a), Some((1, false)));
+        let b2 = Arc::clone(&b);
+        let served = std::thread::spawn(move || {
+            let mut thief = Thief::default();
+            let mut served = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while served.len() < 4 && Instant::now() < deadline {
+                if b2.steal_stalled(c, &mut thief) {
+                    while let Some((token, _)) = b2.next(c) {
+                        served.push(token);
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            served
+        })
+        .join()
+        .unwrap();
+        assert_eq!(served, [2, 3, 4, 5]);
+        assert_eq!(b.next(a), None);
     }
 
     #[test]

@@ -27,8 +27,11 @@
 //!   10,000 idle keep-alive connections cost memory, not threads.
 //! - **A slow handler stalls only its own connection.** A worker takes up to
 //!   16 events per wait (one system call for many requests under load), but
-//!   the ones it has not reached sit in its [`batch`] slot: when the worker
-//!   makes no progress for 10 ms, the timer hands them to another worker.
+//!   the ones it has not reached sit in its [`batch`] slot: a worker that
+//!   runs out of events of its own takes them when their owner has not
+//!   moved on since its last look (a slow handler, or a worker descheduled
+//!   on a CPU shared with other programs), and when the worker makes no
+//!   progress for 10 ms, the timer hands them to another worker.
 //!
 //! - **Few wake-ups under load.** A worker whose last pass was busy and that
 //!   finds nothing to do naps for up to `wait_nap` (20 µs) on the timer,
@@ -339,6 +342,7 @@ fn worker_loop(shared: &Arc<Shared>) {
     };
     let mut scratch = Scratch::default();
     let mut events = Events::with_capacity(batch::BATCH);
+    let mut thief = batch::Thief::default();
     let nap = shared.config.wait_nap;
     if !nap.is_zero() {
         nap::prepare_thread();
@@ -349,7 +353,7 @@ fn worker_loop(shared: &Arc<Shared>) {
         if shared.state.load(Ordering::Acquire) == STOPPED {
             break;
         }
-        if !shared.batches.take_orphans(id) {
+        if !shared.batches.take_orphans(id) && !shared.batches.steal_stalled(id, &mut thief) {
             let extra = pool.threads.load(Ordering::Acquire) > pool.min;
             let timeout = extra.then_some(shared.config.worker_idle_timeout);
             // Access-log lines staged on this thread go to the flusher
