@@ -126,6 +126,10 @@ impl Batches {
         let mut queue = lock(&slot.events);
         queue.extend(events);
         slot.waiting.store(queue.len(), Ordering::Relaxed);
+        drop(queue);
+        // A fresh batch is progress: a worker that has just taken events
+        // is not stalled, however long it had waited for them.
+        slot.progress.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The next claimed event of worker `id`.
@@ -143,10 +147,11 @@ impl Batches {
     }
 
     /// Moves into worker `id`'s batch the waiting events of another worker
-    /// that has not taken its next event since `thief`'s last look (by then
-    /// `id` has at least waited for events once, so the other worker has
-    /// had time to move on if it was running). Returns whether anything
-    /// was taken.
+    /// that has neither taken its next event nor a fresh batch since
+    /// `thief`'s last look (one pass of `id`'s loop ago: a wait for events,
+    /// or the serving of what it took last, so the other worker has had
+    /// time to move on if it was running). Returns whether anything was
+    /// taken.
     ///
     /// The other worker was descheduled, or is held by a slow handler:
     /// either way its waiting events would wait for it. If it was merely
@@ -169,6 +174,11 @@ impl Batches {
             {
                 continue;
             }
+            // Room first, so the other worker's lock is never held across
+            // an allocation.
+            thief
+                .taken
+                .reserve(BATCH.max(slot.waiting.load(Ordering::Relaxed)));
             if let Ok(mut queue) = slot.events.try_lock() {
                 thief.taken.extend(queue.drain(..));
                 slot.waiting.store(0, Ordering::Relaxed);
@@ -393,35 +403,50 @@ mod tests {
     }
 
     #[test]
-    fn a_stolen_event_is_served_without_waiting_for_a_descheduled_worker() {
+    fn an_owner_and_a_thief_at_once_serve_every_event_exactly_once() {
+        use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
-        use std::time::{Duration, Instant};
-        // Worker `a` took a batch and then stopped (as if descheduled, or
-        // in a slow handler); worker `c` runs out of work and keeps
-        // looking, as the worker loop does between waits.
+        // The owner takes batches and serves them, pausing now and then
+        // as a descheduled worker would; the thief keeps looking, as the
+        // worker loop does between waits. Each event must be served once.
+        const BATCHES: u64 = 2000;
         let b = Arc::new(Batches::new(2));
         let (a, c) = (b.claim().unwrap(), b.claim().unwrap());
-        b.fill(a, (1..=5).map(|t| (t, false)));
-        assert_eq!(b.next(a), Some((1, false)));
-        let b2 = Arc::clone(&b);
-        let served = std::thread::spawn(move || {
+        let done = Arc::new(AtomicBool::new(false));
+        let (b2, done2) = (Arc::clone(&b), Arc::clone(&done));
+        let thief = std::thread::spawn(move || {
             let mut thief = Thief::default();
-            let mut served = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while served.len() < 4 && Instant::now() < deadline {
+            let (mut served, mut steals) = (Vec::new(), 0);
+            loop {
+                let finished = done2.load(Ordering::Acquire);
                 if b2.steal_stalled(c, &mut thief) {
+                    steals += 1;
                     while let Some((token, _)) = b2.next(c) {
                         served.push(token);
                     }
                 }
-                std::thread::sleep(Duration::from_micros(50));
+                if finished {
+                    return (served, steals);
+                }
+                std::thread::yield_now();
             }
-            served
-        })
-        .join()
-        .unwrap();
-        assert_eq!(served, [2, 3, 4, 5]);
-        assert_eq!(b.next(a), None);
+        });
+        let mut served = Vec::new();
+        for n in 0..BATCHES {
+            b.fill(a, (n * 8..n * 8 + 8).map(|t| (t, false)));
+            while let Some((token, _)) = b.next(a) {
+                served.push(token);
+                if token % 64 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            }
+        }
+        done.store(true, Ordering::Release);
+        let (stolen, steals) = thief.join().unwrap();
+        assert!(steals > 0, "the owner's pauses were never seen");
+        served.extend(stolen);
+        served.sort_unstable();
+        assert_eq!(served, (0..BATCHES * 8).collect::<Vec<_>>());
     }
 
     #[test]
