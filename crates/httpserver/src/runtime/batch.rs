@@ -168,17 +168,13 @@ impl Batches {
             }
             let progress = slot.progress.load(Ordering::Relaxed);
             let stalled = std::mem::replace(&mut thief.seen[other], progress) == progress;
-            if !stalled
-                || slot.waiting.load(Ordering::Relaxed) == 0
-                || !slot.in_use.load(Ordering::Acquire)
-            {
+            let waiting = slot.waiting.load(Ordering::Relaxed);
+            if !stalled || waiting == 0 || !slot.in_use.load(Ordering::Acquire) {
                 continue;
             }
             // Room first, so the other worker's lock is never held across
             // an allocation.
-            thief
-                .taken
-                .reserve(BATCH.max(slot.waiting.load(Ordering::Relaxed)));
+            thief.taken.reserve(BATCH.max(waiting));
             if let Ok(mut queue) = slot.events.try_lock() {
                 thief.taken.extend(queue.drain(..));
                 slot.waiting.store(0, Ordering::Relaxed);
