@@ -13,8 +13,8 @@
 
 use super::error::ParseError;
 use super::token::{
-    all_host, host_byte, name_eq, name_run, target_run_and_query, tchar, token_run, trim_ows,
-    value_byte, value_run,
+    all_host, host_byte, host_shape_short, name_eq, name_run, target_run_and_query, tchar,
+    token_run, trim_ows, value_byte, value_run,
 };
 
 /// Size limits for a request head. Each one maps to its own status.
@@ -780,45 +780,24 @@ impl FieldInfo {
 }
 
 /// [`authority_shape`] for the Host value at `span` of `buf`, whose bytes
-/// are known to be Host bytes (all below 0x80). A value of up to sixteen
-/// bytes is tested as one word: the sixteen bytes of `buf` that end with
-/// it, read at once, with the bytes before the value masked off. Each test
-/// is exact per byte (no borrow or carry crosses bytes: the high bits are
-/// cleared first, and every sum stays below 0x100).
+/// are known to be Host bytes: a value of up to sixteen bytes without `[`,
+/// `]` or `%` is told from one vector ([`host_shape_short`]).
 #[inline(never)]
 fn host_shape(buf: &[u8], span: Span) -> bool {
-    const LO: u128 = u128::MAX / 0xff;
-    const HI: u128 = LO << 7;
     let (start, end) = (span.start as usize, span.end as usize);
-    let len = end - start;
-    let window = end.checked_sub(16).and_then(|w| buf.get(w..end));
-    let (Some(window), 1..=16) = (window, len) else {
-        return authority_shape(&buf[start..end]);
-    };
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(window);
-    let x = u128::from_le_bytes(bytes) & !HI;
-    // The value is the top `len` bytes.
-    let value = HI & (u128::MAX << ((16 - len) * 8));
-    // High bit set in each byte of `x` that is at least `n` (`n <= 0x80`).
-    let at_least = |n: u8| x.wrapping_add(LO * u128::from(0x80 - n)) & HI;
-    // High bit set in each byte of `x` equal to `b`.
-    let equal = |b: u8| {
-        let y = x ^ (LO * u128::from(b));
-        !(y.wrapping_add(LO * 0x7f) | y) & HI
-    };
-    if (equal(b'[') | equal(b']') | equal(b'%')) & value != 0 {
-        return authority_shape(&buf[start..end]);
+    match host_shape_short(buf, start, end) {
+        Some(shaped) => shaped,
+        None => host_shape_long(buf.get(start..end).unwrap_or_default()),
     }
-    let colons = equal(b':') & value;
-    if colons == 0 {
-        return true;
-    }
-    // The port: every byte above the first colon, digits only.
-    let first = colons.trailing_zeros() as usize / 8;
-    let port = value & (u128::MAX.checked_shl((first as u32 + 1) * 8).unwrap_or(0));
-    let digit = at_least(b'0') & !at_least(b'9' + 1);
-    port & !digit == 0
+}
+
+/// [`authority_shape`] out of line, for the values [`host_shape_short`]
+/// cannot tell: inlined, it made [`host_shape`] save and restore six
+/// registers on every request.
+#[cold]
+#[inline(never)]
+fn host_shape_long(v: &[u8]) -> bool {
+    authority_shape(v)
 }
 
 /// Is `v`, already known to hold only Host bytes, shaped as

@@ -338,9 +338,95 @@ mod simd {
         };
         Some(!ok as u32 & 0xffff)
     }
+
+    /// For the 16 bytes at `s[i..]`, or `None` if `s` is shorter, one bit
+    /// per byte: `[`, `]` or `%` (an IP literal or percent-encoding); `:`;
+    /// and not a digit.
+    #[inline(always)]
+    pub(in crate::codec::token) fn host_shape_masks(s: &[u8], i: usize) -> Option<(u32, u32, u32)> {
+        let [x] = mid::word(s, i)?;
+        // SAFETY: the intrinsics need only SSE2, which this module is
+        // compiled with (see `word`).
+        let (odd, colon, digit) = unsafe {
+            let splat = |b: u8| _mm_set1_epi8(b as i8);
+            let is = |b: u8| _mm_cmpeq_epi8(x, splat(b));
+            let odd = _mm_or_si128(_mm_or_si128(is(b'['), is(b']')), is(b'%'));
+            // `0'..='9'` moved to the ten lowest signed bytes, as in
+            // `non_host_mask`.
+            let shifted = _mm_add_epi8(x, splat(0x80u8.wrapping_sub(b'0')));
+            let digit = _mm_cmplt_epi8(shifted, splat(0x80 + 10));
+            (
+                _mm_movemask_epi8(odd),
+                _mm_movemask_epi8(is(b':')),
+                _mm_movemask_epi8(digit),
+            )
+        };
+        Some((odd as u32, colon as u32, !digit as u32 & 0xffff))
+    }
 }
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use simd::{mid, wide};
+
+/// Is the Host value `s[start..end]`, whose bytes are known to be Host
+/// bytes, shaped as `uri-host [":" port]` with a port of digits only?
+/// `None` when this cannot tell and the byte-at-a-time check must: the
+/// value is empty or longer than sixteen bytes, `s` has fewer than sixteen
+/// bytes up to its end, or it holds `[`, `]` or `%`.
+///
+/// On x86_64 the value is tested in the one vector of sixteen bytes that
+/// ends where it ends, as in [`all_host`]; elsewhere in one 128-bit word.
+#[inline(always)]
+pub(crate) fn host_shape_short(s: &[u8], start: usize, end: usize) -> Option<bool> {
+    let len = end.checked_sub(start)?;
+    if !(1..=16).contains(&len) {
+        return None;
+    }
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    let (odd, colon, non_digit) = simd::host_shape_masks(s, end.checked_sub(16)?)?;
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    let (odd, colon, non_digit) = host_shape_masks_swar(s, end.checked_sub(16)?)?;
+    // The window's top `len` bits are the value's bytes.
+    let value = 0xffff & (0xffff << (16 - len));
+    if odd & value != 0 {
+        return None;
+    }
+    let colons = colon & value;
+    if colons == 0 {
+        return Some(true);
+    }
+    // The port: every byte above the first colon (`first <= 15`).
+    let first = colons.trailing_zeros();
+    let port = value & !((2 << first) - 1);
+    Some(port & non_digit == 0)
+}
+
+/// [`simd::host_shape_masks`] in one 128-bit word. Exact per byte for bytes
+/// below 0x80, as every Host byte is: the high bits are cleared first, so
+/// no sum carries from one byte into the next.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline]
+fn host_shape_masks_swar(s: &[u8], i: usize) -> Option<(u32, u32, u32)> {
+    const LO: u128 = u128::MAX / 0xff;
+    const HI: u128 = LO << 7;
+    let chunk: [u8; 16] = s.get(i..i + 16)?.try_into().ok()?;
+    let x = u128::from_le_bytes(chunk) & !HI;
+    // High bit set in each byte of `x` that is at least `n` (`n <= 0x80`).
+    let at_least = |n: u8| x.wrapping_add(LO * u128::from(0x80 - n)) & HI;
+    // High bit set in each byte of `x` equal to `b`.
+    let equal = |b: u8| {
+        let y = x ^ (LO * u128::from(b));
+        !(y.wrapping_add(LO * 0x7f) | y) & HI
+    };
+    // One bit per byte, from each byte's high bit.
+    let bits =
+        |flags: u128| (0..16).fold(0u32, |m, k| m | (((flags >> (8 * k + 7)) & 1) as u32) << k);
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    Some((
+        bits(equal(b'[') | equal(b']') | equal(b'%')),
+        bits(equal(b':')),
+        bits(!digit & HI),
+    ))
+}
 
 /// Index of the first byte of `s` at or after `i` that `first` (a word
 /// test) rejects: a wide word (32 bytes, or 16 without SSE2) per step,
@@ -755,6 +841,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The vector and the portable word give the same three masks for
+    /// every Host byte at every place of the window.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[test]
+    fn host_shape_masks_agree() {
+        let host_bytes: Vec<u8> = (0..=255u8).filter(|&b| host_byte(b)).collect();
+        for at in 0..16 {
+            for &b in &host_bytes {
+                for &fill in b"a0:" {
+                    let mut s = [fill; 16];
+                    s[at] = b;
+                    assert_eq!(
+                        simd::host_shape_masks(&s, 0),
+                        host_shape_masks_swar(&s, 0),
+                        "{b:#x} at {at} among {fill:#x}"
+                    );
+                }
+            }
+        }
+        assert_eq!(simd::host_shape_masks(&[0; 15], 0), None);
     }
 
     /// `name_eq` is `eq_ignore_ascii_case` on `tchar` names against the

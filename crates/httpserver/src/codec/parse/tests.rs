@@ -443,6 +443,55 @@ fn host_bytes_are_checked_at_every_place() {
     }
 }
 
+/// The one-vector Host shape test answers what the byte-at-a-time one
+/// does: every value of up to five bytes over the bytes that matter, and
+/// longer ones around sixteen bytes from a fixed pseudo-random sequence,
+/// with and without sixteen bytes of input before the value.
+#[test]
+fn host_shape_agrees_with_authority_shape() {
+    const BYTES: &[u8] = b"a1:[]%";
+    let check = |value: &[u8]| {
+        for lead in [&b""[..], b"GET / HTTP/1.1\r\nHost: "] {
+            let mut buf = lead.to_vec();
+            buf.extend_from_slice(value);
+            buf.extend_from_slice(b"\r\n");
+            let span = Span::new(lead.len(), lead.len() + value.len());
+            assert_eq!(
+                host_shape(&buf, span),
+                authority_shape(value),
+                "{:?} after {} bytes",
+                String::from_utf8_lossy(value),
+                lead.len()
+            );
+        }
+    };
+    for len in 1..=5u32 {
+        for n in 0..BYTES.len().pow(len) {
+            let value: Vec<u8> = (0..len)
+                .map(|k| BYTES[n / BYTES.len().pow(k) % BYTES.len()])
+                .collect();
+            check(&value);
+        }
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..50_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = 10 + (seed % 10) as usize;
+        // Mostly letters and digits, so that ports of digits come up.
+        let value: Vec<u8> = (0..len)
+            .map(|k| match (seed >> (4 + 3 * k)) % 8 {
+                0 => b':',
+                1 => BYTES[(seed >> (2 * k)) as usize % BYTES.len()],
+                2..=4 => b'7',
+                _ => b'h',
+            })
+            .collect();
+        check(&value);
+    }
+}
+
 #[test]
 fn framing_rules() {
     let cases: &[(&[u8], Result<Framing, ParseError>)] = &[
