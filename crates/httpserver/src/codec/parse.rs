@@ -780,8 +780,11 @@ impl FieldInfo {
 }
 
 /// [`authority_shape`] for the Host value at `span` of `buf`, whose bytes
-/// are known to be Host bytes: a value of up to sixteen bytes without `[`,
-/// `]` or `%` is told from one vector ([`host_shape_short`]).
+/// are known to be Host bytes. A value of up to sixteen bytes without `[`,
+/// `]` or `%`, with sixteen bytes of `buf` up to its end (a request line is
+/// always there), is told from those sixteen bytes at once
+/// ([`host_shape_short`]: one SSE2 vector on x86_64, one 128-bit word
+/// elsewhere); any other goes byte by byte.
 #[inline(never)]
 fn host_shape(buf: &[u8], span: Span) -> bool {
     let (start, end) = (span.start as usize, span.end as usize);

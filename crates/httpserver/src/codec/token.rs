@@ -351,7 +351,7 @@ mod simd {
             let splat = |b: u8| _mm_set1_epi8(b as i8);
             let is = |b: u8| _mm_cmpeq_epi8(x, splat(b));
             let odd = _mm_or_si128(_mm_or_si128(is(b'['), is(b']')), is(b'%'));
-            // `0'..='9'` moved to the ten lowest signed bytes, as in
+            // `'0'..='9'` moved to the ten lowest signed bytes, as in
             // `non_host_mask`.
             let shifted = _mm_add_epi8(x, splat(0x80u8.wrapping_sub(b'0')));
             let digit = _mm_cmplt_epi8(shifted, splat(0x80 + 10));
@@ -400,7 +400,8 @@ pub(crate) fn host_shape_short(s: &[u8], start: usize, end: usize) -> Option<boo
     Some(port & non_digit == 0)
 }
 
-/// [`simd::host_shape_masks`] in one 128-bit word. Exact per byte for bytes
+/// The three masks of `simd::host_shape_masks` (`[`, `]` or `%`; `:`;
+/// non-digits) from one 128-bit word. Exact per byte for bytes
 /// below 0x80, as every Host byte is: the high bits are cleared first, so
 /// no sum carries from one byte into the next.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
@@ -844,7 +845,8 @@ mod tests {
     }
 
     /// The vector and the portable word give the same three masks for
-    /// every Host byte at every place of the window.
+    /// every Host byte at every place of the window, and the vector's
+    /// flag exactly the bytes they name.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[test]
     fn host_shape_masks_agree() {
@@ -860,6 +862,18 @@ mod tests {
                         "{b:#x} at {at} among {fill:#x}"
                     );
                 }
+            }
+        }
+        // And the vector's bits are what they say, for every byte value.
+        for at in 0..16 {
+            for b in 0..=255u8 {
+                let mut s = [b'a'; 16];
+                s[at] = b;
+                let (odd, colon, non_digit) = simd::host_shape_masks(&s, 0).unwrap();
+                let bit = |m: u32| (m >> at) & 1 == 1;
+                assert_eq!(bit(odd), matches!(b, b'[' | b']' | b'%'), "{b:#x}");
+                assert_eq!(bit(colon), b == b':', "{b:#x}");
+                assert_eq!(bit(non_digit), !b.is_ascii_digit(), "{b:#x}");
             }
         }
         assert_eq!(simd::host_shape_masks(&[0; 15], 0), None);

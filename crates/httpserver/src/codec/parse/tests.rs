@@ -446,12 +446,20 @@ fn host_bytes_are_checked_at_every_place() {
 /// The one-vector Host shape test answers what the byte-at-a-time one
 /// does: every value of up to five bytes over the bytes that matter, and
 /// longer ones around sixteen bytes from a fixed pseudo-random sequence,
-/// with and without sixteen bytes of input before the value.
+/// with and without sixteen bytes of input before the value, and with a
+/// byte right before it that would change the answer if the value's mask
+/// took it in (a colon, a bracket, a digit).
 #[test]
 fn host_shape_agrees_with_authority_shape() {
-    const BYTES: &[u8] = b"a1:[]%";
+    const BYTES: &[u8] = b"a09:[]%";
     let check = |value: &[u8]| {
-        for lead in [&b""[..], b"GET / HTTP/1.1\r\nHost: "] {
+        for lead in [
+            &b""[..],
+            b"GET / HTTP/1.1\r\nHost: ",
+            b"GET / HTTP/1.1\r\nHost:",
+            b"GET / HTTP/1.1\r\nHost:[",
+            b"GET /7 HTTP/1.1\r\nX-A:9",
+        ] {
             let mut buf = lead.to_vec();
             buf.extend_from_slice(value);
             buf.extend_from_slice(b"\r\n");
@@ -484,7 +492,7 @@ fn host_shape_agrees_with_authority_shape() {
             .map(|k| match (seed >> (4 + 3 * k)) % 8 {
                 0 => b':',
                 1 => BYTES[(seed >> (2 * k)) as usize % BYTES.len()],
-                2..=4 => b'7',
+                2..=4 => b'0' + ((seed >> k) % 10) as u8,
                 _ => b'h',
             })
             .collect();
